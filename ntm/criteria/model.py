@@ -1,0 +1,461 @@
+"""The ruleset schema: what a YAML ruleset may say, validated strictly.
+
+A ruleset encodes one period of the law. Evidence is keyed by *facts*; indicators are conditions over facts,
+so a single measurement feeds every tier that tests it. Every threshold value carries its provenance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Annotated, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
+
+SNAKE = r"^[a-z][a-z0-9_]*$"
+CODE = r"^[0-9]+(\.[0-9]+)*[a-z]?$"
+ID = r"^[a-z0-9][a-z0-9_.-]*$"
+RESERVED_FACT_IDS = {"id", "sid", "t", "f", "lo", "hi", "b"}
+
+Number = Union[StrictInt, StrictFloat]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Text(Strict):
+    """A label in both languages; Vietnamese is the users' language and the default."""
+
+    vi: Annotated[StrictStr, Field(min_length=1)]
+    en: Annotated[StrictStr, Field(min_length=1)]
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.vi
+
+
+class Document(Strict):
+    id: StrictStr
+    number: StrictStr
+    date: dt.date
+    title: Text
+    note: StrictStr | None = None
+
+
+class Citation(Strict):
+    document: StrictStr
+    appendix: StrictStr | None = None
+    article: StrictStr | None = None
+    item: StrictStr | None = None
+
+    def render(self) -> str:
+        parts = [self.document]
+        if self.article:
+            parts.append(f"Điều {self.article}")
+        if self.appendix:
+            parts.append(f"PL {self.appendix}")
+        if self.item:
+            parts.append(f"mục {self.item}")
+        return ", ".join(parts)
+
+
+FactType = Literal["percent", "money", "count", "area_per_person", "length", "number", "boolean"]
+Level = Literal["commune", "district", "village", "province"]
+
+
+class Range(Strict):
+    min: Number
+    max: Number
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Range":
+        if self.min > self.max:
+            raise ValueError(f"range min {self.min} is above max {self.max}")
+        return self
+
+
+class RatioOf(Strict):
+    """A percent fact that may also be given as its parts (e.g. km hardened / km total)."""
+
+    numerator: Annotated[StrictStr, Field(pattern=SNAKE)]
+    denominator: Annotated[StrictStr, Field(pattern=SNAKE)]
+
+
+class Fact(Strict):
+    id: Annotated[StrictStr, Field(pattern=SNAKE)]
+    label: Text
+    type: FactType
+    unit: StrictStr
+    level: Level
+    range: Range | None = None
+    ratio_of: RatioOf | None = None
+    description: Text | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, v: str) -> str:
+        if v in RESERVED_FACT_IDS:
+            raise ValueError(f"'{v}' is reserved by the engine; choose another fact id")
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self) -> "Fact":
+        if self.type == "boolean":
+            if self.range is not None:
+                raise ValueError("a boolean fact has no range")
+        elif self.range is None:
+            raise ValueError(f"numeric fact '{self.id}' needs a valid range (min, max)")
+        if self.type == "percent" and self.range and (self.range.min < 0 or self.range.max > 100):
+            raise ValueError("a percent fact's range must lie within 0..100")
+        if self.ratio_of is not None and self.type != "percent":
+            raise ValueError("ratio_of is only allowed on percent facts")
+        return self
+
+
+Status = Literal["verified", "provisional", "missing"]
+SetBy = Literal["national", "province"]
+
+
+class ThresholdRef(Strict):
+    """A threshold defined as a multiple of another indicator's resolved threshold (319: model income)."""
+
+    tier: Annotated[StrictStr, Field(pattern=SNAKE)]
+    indicator: Annotated[StrictStr, Field(pattern=CODE)]
+    condition: Annotated[int, Field(ge=0)] = 0
+    factor: Number = 1
+
+    @field_validator("factor")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if not v > 0:
+            raise ValueError("factor must be positive")
+        return v
+
+
+class Threshold(Strict):
+    """Either a value (with provenance), or a table by region or by assessment year, or a reference.
+
+    `value: null` means the national text gives no number (unknown, or left to the province): the indicator
+    is indeterminate until an overlay supplies it.
+    """
+
+    value: Number | StrictBool | None = None
+    status: Status | None = None
+    note: StrictStr | None = None
+    set_by: SetBy = "national"
+    by_region: dict[StrictStr, "Threshold"] | None = None
+    by_year: dict[StrictInt, "Threshold"] | None = None
+    ref: ThresholdRef | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "Threshold":
+        forms = [f for f in ("by_region", "by_year", "ref") if getattr(self, f) is not None]
+        is_value = "value" in self.model_fields_set or "status" in self.model_fields_set
+        if len(forms) + int(is_value) != 1:
+            raise ValueError(
+                "a threshold is exactly one of: a value with status (value, status, note), "
+                "by_region, by_year, or ref"
+            )
+        if is_value:
+            if self.status is None:
+                raise ValueError("a threshold value needs a status: verified, provisional or missing")
+            if self.value is None and self.status != "missing":
+                raise ValueError("value null must have status 'missing' (the number is not known or set by the province)")
+            if self.value is not None and self.status == "missing":
+                raise ValueError("status 'missing' is only for value null")
+            if self.status in ("provisional", "missing") and not self.note:
+                raise ValueError(f"a {self.status} threshold needs a note saying why and what to check it against")
+            if isinstance(self.value, float) and self.value != self.value:
+                raise ValueError("threshold must be a finite number")
+        elif self.note is not None and self.status is None:
+            pass
+        if self.by_region is not None and not self.by_region:
+            raise ValueError("by_region must not be empty")
+        if self.by_year is not None and not self.by_year:
+            raise ValueError("by_year must not be empty")
+        return self
+
+
+Op = Literal[">=", "<=", ">", "<", "==", "is_true"]
+
+
+class Condition(Strict):
+    fact: Annotated[StrictStr, Field(pattern=SNAKE)]
+    op: Op
+    threshold: Threshold
+    label: Text | None = None
+
+
+class Applicability(Strict):
+    """'If any' (nếu có): the indicator is not applicable when this boolean fact is false."""
+
+    fact: Annotated[StrictStr, Field(pattern=SNAKE)]
+    note: Text | None = None
+
+
+class Indicator(Strict):
+    code: Annotated[StrictStr, Field(pattern=CODE)]
+    label: Text
+    unit: StrictStr | None = None
+    conditions: Annotated[list[Condition], Field(min_length=1, max_length=12)]
+    at_least: Annotated[int, Field(ge=1)] | None = None
+    applies_if: Applicability | None = None
+    citation: Citation
+    note: StrictStr | None = None
+
+    @model_validator(mode="after")
+    def _k_of_n(self) -> "Indicator":
+        if self.at_least is not None and self.at_least > len(self.conditions):
+            raise ValueError(f"at_least {self.at_least} is more than the {len(self.conditions)} conditions")
+        return self
+
+    @property
+    def required(self) -> int:
+        return len(self.conditions) if self.at_least is None else self.at_least
+
+
+class Criterion(Strict):
+    number: Annotated[StrictStr, Field(pattern=CODE)]
+    name: Text
+    group: Text | None = None
+    indicators: Annotated[list[Indicator], Field(min_length=1)]
+    citation: Citation | None = None
+
+
+class Tier(Strict):
+    id: Annotated[StrictStr, Field(pattern=SNAKE)]
+    label: Text
+    requires: Annotated[StrictStr, Field(pattern=SNAKE)] | None = None
+    citation: Citation
+    criteria: list[Criterion]
+    note: Text | None = None
+
+
+class LevelSet(Strict):
+    level: Level
+    tiers: Annotated[list[Tier], Field(min_length=1)]
+
+
+class Region(Strict):
+    id: StrictStr
+    label: Text
+
+
+class UnitFlag(Strict):
+    id: Annotated[StrictStr, Field(pattern=SNAKE)]
+    label: Text
+
+
+class RegionRule(Strict):
+    """A rule that replaces the unit's own region for some tiers (318 Art. 1: especially difficult communes)."""
+
+    id: Annotated[StrictStr, Field(pattern=SNAKE)]
+    label: Text
+    use_region: StrictStr
+    tiers: Annotated[list[StrictStr], Field(min_length=1)]
+    when_flags_any: Annotated[list[Annotated[list[StrictStr], Field(min_length=1)]], Field(min_length=1)]
+    citation: Citation
+
+
+class Effective(Strict):
+    start: dt.date = Field(alias="from")
+    end: dt.date | None = Field(default=None, alias="to")
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+class Ruleset(Strict):
+    id: Annotated[StrictStr, Field(pattern=ID)]
+    version: StrictStr
+    title: Text
+    effective: Effective
+    documents: Annotated[list[Document], Field(min_length=1)]
+    region_kind: Literal["region", "commune_group"] = "region"
+    regions: Annotated[list[Region], Field(min_length=1)]
+    unit_flags: list[UnitFlag] = []
+    region_rules: list[RegionRule] = []
+    facts: Annotated[list[Fact], Field(min_length=1)]
+    levels: Annotated[list[LevelSet], Field(min_length=1)]
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Ruleset":
+        errors = consistency_errors(self)
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
+    # lookups used everywhere; cheap enough to rebuild
+    def fact_map(self) -> dict[str, Fact]:
+        return {f.id: f for f in self.facts}
+
+    def level(self, level: str) -> LevelSet | None:
+        return next((ls for ls in self.levels if ls.level == level), None)
+
+
+def _dupes(items: list[str]) -> list[str]:
+    seen, out = set(), []
+    for i in items:
+        if i in seen and i not in out:
+            out.append(i)
+        seen.add(i)
+    return out
+
+
+def _walk_thresholds(th: Threshold, path: str):
+    yield path, th
+    for region, sub in (th.by_region or {}).items():
+        yield from _walk_thresholds(sub, f"{path}.by_region.{region}")
+    for year, sub in (th.by_year or {}).items():
+        yield from _walk_thresholds(sub, f"{path}.by_year.{year}")
+
+
+def consistency_errors(rs: Ruleset) -> list[str]:
+    """Cross-reference checks a schema cannot express: unknown ids, duplicates, cycles, type mismatches."""
+    errs: list[str] = []
+    facts = rs.fact_map()
+    region_ids = [r.id for r in rs.regions]
+    flag_ids = [f.id for f in rs.unit_flags]
+    for d in _dupes([f.id for f in rs.facts]):
+        errs.append(f"fact '{d}' is defined twice")
+    for d in _dupes(region_ids):
+        errs.append(f"region '{d}' is defined twice")
+    for d in _dupes([d.id for d in rs.documents]):
+        errs.append(f"document '{d}' is defined twice")
+    doc_ids = {d.id for d in rs.documents}
+    for d in _dupes([ls.level for ls in rs.levels]):
+        errs.append(f"level '{d}' is defined twice")
+    for f in rs.facts:
+        if f.ratio_of:
+            for part in (f.ratio_of.numerator, f.ratio_of.denominator):
+                p = facts.get(part)
+                if p is None:
+                    errs.append(f"fact '{f.id}': ratio_of names unknown fact '{part}'")
+                elif p.type == "boolean" or p.ratio_of is not None:
+                    errs.append(f"fact '{f.id}': ratio part '{part}' must be a plain numeric fact")
+    if rs.effective.end and rs.effective.end < rs.effective.start:
+        errs.append("effective.to is before effective.from")
+
+    all_tiers: dict[str, Tier] = {}
+    for ls in rs.levels:
+        tier_ids = [t.id for t in ls.tiers]
+        for d in _dupes(tier_ids):
+            errs.append(f"level {ls.level}: tier '{d}' is defined twice")
+        for t in ls.tiers:
+            all_tiers[t.id] = t
+            if t.requires is not None and t.requires not in tier_ids:
+                errs.append(f"tier '{t.id}' requires unknown tier '{t.requires}' (known: {', '.join(tier_ids)})")
+        # prerequisite cycles
+        req = {t.id: t.requires for t in ls.tiers}
+        for start in req:
+            seen, cur = set(), start
+            while cur is not None and cur in req:
+                if cur in seen:
+                    errs.append(f"tier prerequisites form a cycle through '{start}'")
+                    break
+                seen.add(cur)
+                cur = req[cur]
+        for t in ls.tiers:
+            if t.citation.document not in doc_ids:
+                errs.append(f"tier '{t.id}': citation names unknown document '{t.citation.document}'")
+            for d in _dupes([c.number for c in t.criteria]):
+                errs.append(f"tier '{t.id}': criterion {d} is defined twice")
+            codes = [i.code for c in t.criteria for i in c.indicators]
+            for d in _dupes(codes):
+                errs.append(f"tier '{t.id}': indicator {d} is defined twice")
+            for c in t.criteria:
+                for ind in c.indicators:
+                    where = f"tier '{t.id}' indicator {ind.code}"
+                    if ind.citation.document not in doc_ids:
+                        errs.append(f"{where}: citation names unknown document '{ind.citation.document}'")
+                    if ind.applies_if:
+                        af = facts.get(ind.applies_if.fact)
+                        if af is None:
+                            errs.append(f"{where}: applies_if names unknown fact '{ind.applies_if.fact}'")
+                        elif af.type != "boolean":
+                            errs.append(f"{where}: applies_if fact '{af.id}' must be boolean")
+                    for k, cond in enumerate(ind.conditions):
+                        cw = f"{where} condition {k}"
+                        fact = facts.get(cond.fact)
+                        if fact is None:
+                            errs.append(f"{cw}: unknown fact '{cond.fact}'")
+                            continue
+                        if fact.level != ls.level:
+                            errs.append(f"{cw}: fact '{fact.id}' belongs to level {fact.level}, not {ls.level}")
+                        if (cond.op == "is_true") != (fact.type == "boolean"):
+                            errs.append(
+                                f"{cw}: op '{cond.op}' does not fit {fact.type} fact '{fact.id}'"
+                                + (" (use is_true)" if fact.type == "boolean" else " (use >=, <=, >, <, ==)")
+                            )
+                        for path, th in _walk_thresholds(cond.threshold, "threshold"):
+                            for region in th.by_region or {}:
+                                if region not in region_ids:
+                                    errs.append(f"{cw}: {path} names unknown region '{region}'")
+                            if th.value is None:
+                                continue
+                            if fact.type == "boolean":
+                                if th.value is not True:
+                                    errs.append(f"{cw}: {path}: an is_true condition's threshold value must be true")
+                            else:
+                                if isinstance(th.value, bool):
+                                    errs.append(f"{cw}: {path}: a numeric fact needs a numeric threshold")
+                                elif fact.range and not (fact.range.min <= th.value <= fact.range.max):
+                                    errs.append(
+                                        f"{cw}: {path}: value {th.value} is outside the fact's range "
+                                        f"{fact.range.min}..{fact.range.max} ({fact.unit})"
+                                    )
+                                elif _too_precise(th.value):
+                                    errs.append(f"{cw}: {path}: at most 6 decimal places")
+    for t in all_tiers.values():
+        for c in t.criteria:
+            for ind in c.indicators:
+                for k, cond in enumerate(ind.conditions):
+                    for _, th in _walk_thresholds(cond.threshold, "threshold"):
+                        if th.ref:
+                            target = all_tiers.get(th.ref.tier)
+                            hit = None
+                            if target:
+                                hit = next(
+                                    (i for cr in target.criteria for i in cr.indicators if i.code == th.ref.indicator),
+                                    None,
+                                )
+                            if hit is None or th.ref.condition >= len(hit.conditions):
+                                errs.append(
+                                    f"tier '{t.id}' indicator {ind.code}: ref points to missing "
+                                    f"{th.ref.tier} {th.ref.indicator} condition {th.ref.condition}"
+                                )
+                            elif hit.conditions[th.ref.condition].fact != cond.fact:
+                                errs.append(
+                                    f"tier '{t.id}' indicator {ind.code}: ref target tests "
+                                    f"'{hit.conditions[th.ref.condition].fact}', not '{cond.fact}'"
+                                )
+    for rr in rs.region_rules:
+        if rr.use_region not in region_ids:
+            errs.append(f"region rule '{rr.id}': unknown region '{rr.use_region}'")
+        for t in rr.tiers:
+            if t not in all_tiers:
+                errs.append(f"region rule '{rr.id}': unknown tier '{t}'")
+        for group in rr.when_flags_any:
+            for fl in group:
+                if fl not in flag_ids:
+                    errs.append(f"region rule '{rr.id}': unknown unit flag '{fl}'")
+    return errs
+
+
+def _too_precise(v: float | int) -> bool:
+    d = Decimal(str(v))
+    return d.as_tuple().exponent < -6 if isinstance(d.as_tuple().exponent, int) else True
+
+
+CODE_RE = re.compile(CODE)
