@@ -289,13 +289,6 @@ class Ruleset(Strict):
     levels: Annotated[list[LevelSet], Field(min_length=1)]
     note: Text | None = None
 
-    @model_validator(mode="after")
-    def _consistent(self) -> "Ruleset":
-        errors = consistency_errors(self)
-        if errors:
-            raise ValueError("; ".join(errors))
-        return self
-
     # lookups used everywhere; cheap enough to rebuild
     def fact_map(self) -> dict[str, Fact]:
         return {f.id: f for f in self.facts}
@@ -304,152 +297,145 @@ class Ruleset(Strict):
         return next((ls for ls in self.levels if ls.level == level), None)
 
 
-def _dupes(items: list[str]) -> list[str]:
+def _dupes(items: list) -> list[tuple[int, object]]:
+    """(index, value) of every repeat after the first."""
     seen, out = set(), []
-    for i in items:
-        if i in seen and i not in out:
-            out.append(i)
-        seen.add(i)
+    for i, v in enumerate(items):
+        if v in seen:
+            out.append((i, v))
+        seen.add(v)
     return out
 
 
-def _walk_thresholds(th: Threshold, path: str):
-    yield path, th
+def _walk_thresholds(th: Threshold, loc: tuple):
+    yield loc, th
     for region, sub in (th.by_region or {}).items():
-        yield from _walk_thresholds(sub, f"{path}.by_region.{region}")
+        yield from _walk_thresholds(sub, loc + ("by_region", region))
     for year, sub in (th.by_year or {}).items():
-        yield from _walk_thresholds(sub, f"{path}.by_year.{year}")
+        yield from _walk_thresholds(sub, loc + ("by_year", year))
 
 
-def consistency_errors(rs: Ruleset) -> list[str]:
-    """Cross-reference checks a schema cannot express: unknown ids, duplicates, cycles, type mismatches."""
-    errs: list[str] = []
+def iter_indicators(rs: "Ruleset"):
+    """(loc, level, tier, criterion, indicator) for every indicator, in ruleset order."""
+    for li, ls in enumerate(rs.levels):
+        for ti, t in enumerate(ls.tiers):
+            for ci, c in enumerate(t.criteria):
+                for ii, ind in enumerate(c.indicators):
+                    yield ("levels", li, "tiers", ti, "criteria", ci, "indicators", ii), ls, t, c, ind
+
+
+def consistency_errors(rs: Ruleset) -> list[tuple[tuple, str]]:
+    """Cross-reference checks a schema cannot express: unknown ids, duplicates, cycles, type mismatches.
+
+    Returns (location, message) pairs so the loader can point at the line.
+    """
+    errs: list[tuple[tuple, str]] = []
     facts = rs.fact_map()
     region_ids = [r.id for r in rs.regions]
     flag_ids = [f.id for f in rs.unit_flags]
-    for d in _dupes([f.id for f in rs.facts]):
-        errs.append(f"fact '{d}' is defined twice")
-    for d in _dupes(region_ids):
-        errs.append(f"region '{d}' is defined twice")
-    for d in _dupes([d.id for d in rs.documents]):
-        errs.append(f"document '{d}' is defined twice")
+    for i, d in _dupes([f.id for f in rs.facts]):
+        errs.append((("facts", i, "id"), f"fact '{d}' is defined twice"))
+    for i, d in _dupes(region_ids):
+        errs.append((("regions", i, "id"), f"region '{d}' is defined twice"))
+    for i, d in _dupes([d.id for d in rs.documents]):
+        errs.append((("documents", i, "id"), f"document '{d}' is defined twice"))
+    for i, d in _dupes([f.id for f in rs.unit_flags]):
+        errs.append((("unit_flags", i, "id"), f"unit flag '{d}' is defined twice"))
     doc_ids = {d.id for d in rs.documents}
-    for d in _dupes([ls.level for ls in rs.levels]):
-        errs.append(f"level '{d}' is defined twice")
-    for f in rs.facts:
+    for i, d in _dupes([ls.level for ls in rs.levels]):
+        errs.append((("levels", i, "level"), f"level '{d}' is defined twice"))
+    for fi, f in enumerate(rs.facts):
         if f.ratio_of:
             for part in (f.ratio_of.numerator, f.ratio_of.denominator):
                 p = facts.get(part)
                 if p is None:
-                    errs.append(f"fact '{f.id}': ratio_of names unknown fact '{part}'")
+                    errs.append((("facts", fi, "ratio_of"), f"ratio_of names unknown fact '{part}'"))
                 elif p.type == "boolean" or p.ratio_of is not None:
-                    errs.append(f"fact '{f.id}': ratio part '{part}' must be a plain numeric fact")
+                    errs.append((("facts", fi, "ratio_of"), f"ratio part '{part}' must be a plain numeric fact"))
     if rs.effective.end and rs.effective.end < rs.effective.start:
-        errs.append("effective.to is before effective.from")
+        errs.append((("effective",), "effective.to is before effective.from"))
 
     all_tiers: dict[str, Tier] = {}
-    for ls in rs.levels:
+    for li, ls in enumerate(rs.levels):
         tier_ids = [t.id for t in ls.tiers]
-        for d in _dupes(tier_ids):
-            errs.append(f"level {ls.level}: tier '{d}' is defined twice")
-        for t in ls.tiers:
+        for ti, d in _dupes(tier_ids):
+            errs.append((("levels", li, "tiers", ti, "id"), f"tier '{d}' is defined twice"))
+        req = {t.id: t.requires for t in ls.tiers}
+        for ti, t in enumerate(ls.tiers):
+            tl = ("levels", li, "tiers", ti)
             all_tiers[t.id] = t
             if t.requires is not None and t.requires not in tier_ids:
-                errs.append(f"tier '{t.id}' requires unknown tier '{t.requires}' (known: {', '.join(tier_ids)})")
-        # prerequisite cycles
-        req = {t.id: t.requires for t in ls.tiers}
-        for start in req:
-            seen, cur = set(), start
+                errs.append((tl + ("requires",), f"requires unknown tier '{t.requires}' (known: {', '.join(tier_ids)})"))
+            seen, cur = set(), t.id
             while cur is not None and cur in req:
                 if cur in seen:
-                    errs.append(f"tier prerequisites form a cycle through '{start}'")
+                    errs.append((tl + ("requires",), f"tier prerequisites form a cycle through '{t.id}'"))
                     break
                 seen.add(cur)
                 cur = req[cur]
-        for t in ls.tiers:
             if t.citation.document not in doc_ids:
-                errs.append(f"tier '{t.id}': citation names unknown document '{t.citation.document}'")
-            for d in _dupes([c.number for c in t.criteria]):
-                errs.append(f"tier '{t.id}': criterion {d} is defined twice")
-            codes = [i.code for c in t.criteria for i in c.indicators]
-            for d in _dupes(codes):
-                errs.append(f"tier '{t.id}': indicator {d} is defined twice")
-            for c in t.criteria:
-                for ind in c.indicators:
-                    where = f"tier '{t.id}' indicator {ind.code}"
-                    if ind.citation.document not in doc_ids:
-                        errs.append(f"{where}: citation names unknown document '{ind.citation.document}'")
-                    if ind.applies_if:
-                        af = facts.get(ind.applies_if.fact)
-                        if af is None:
-                            errs.append(f"{where}: applies_if names unknown fact '{ind.applies_if.fact}'")
-                        elif af.type != "boolean":
-                            errs.append(f"{where}: applies_if fact '{af.id}' must be boolean")
-                    for k, cond in enumerate(ind.conditions):
-                        cw = f"{where} condition {k}"
-                        fact = facts.get(cond.fact)
-                        if fact is None:
-                            errs.append(f"{cw}: unknown fact '{cond.fact}'")
-                            continue
-                        if fact.level != ls.level:
-                            errs.append(f"{cw}: fact '{fact.id}' belongs to level {fact.level}, not {ls.level}")
-                        if (cond.op == "is_true") != (fact.type == "boolean"):
-                            errs.append(
-                                f"{cw}: op '{cond.op}' does not fit {fact.type} fact '{fact.id}'"
-                                + (" (use is_true)" if fact.type == "boolean" else " (use >=, <=, >, <, ==)")
-                            )
-                        for path, th in _walk_thresholds(cond.threshold, "threshold"):
-                            for region in th.by_region or {}:
-                                if region not in region_ids:
-                                    errs.append(f"{cw}: {path} names unknown region '{region}'")
-                            if th.value is None:
-                                continue
-                            if fact.type == "boolean":
-                                if th.value is not True:
-                                    errs.append(f"{cw}: {path}: an is_true condition's threshold value must be true")
-                            else:
-                                if isinstance(th.value, bool):
-                                    errs.append(f"{cw}: {path}: a numeric fact needs a numeric threshold")
-                                elif fact.range and not (fact.range.min <= th.value <= fact.range.max):
-                                    errs.append(
-                                        f"{cw}: {path}: value {th.value} is outside the fact's range "
-                                        f"{fact.range.min}..{fact.range.max} ({fact.unit})"
-                                    )
-                                elif _too_precise(th.value):
-                                    errs.append(f"{cw}: {path}: at most 6 decimal places")
-    for t in all_tiers.values():
-        for c in t.criteria:
-            for ind in c.indicators:
-                for k, cond in enumerate(ind.conditions):
-                    for _, th in _walk_thresholds(cond.threshold, "threshold"):
-                        if th.ref:
-                            target = all_tiers.get(th.ref.tier)
-                            hit = None
-                            if target:
-                                hit = next(
-                                    (i for cr in target.criteria for i in cr.indicators if i.code == th.ref.indicator),
-                                    None,
-                                )
-                            if hit is None or th.ref.condition >= len(hit.conditions):
-                                errs.append(
-                                    f"tier '{t.id}' indicator {ind.code}: ref points to missing "
-                                    f"{th.ref.tier} {th.ref.indicator} condition {th.ref.condition}"
-                                )
-                            elif hit.conditions[th.ref.condition].fact != cond.fact:
-                                errs.append(
-                                    f"tier '{t.id}' indicator {ind.code}: ref target tests "
-                                    f"'{hit.conditions[th.ref.condition].fact}', not '{cond.fact}'"
-                                )
-    for rr in rs.region_rules:
+                errs.append((tl + ("citation", "document"), f"unknown document '{t.citation.document}'"))
+            for ci, d in _dupes([c.number for c in t.criteria]):
+                errs.append((tl + ("criteria", ci, "number"), f"criterion {d} is defined twice in tier '{t.id}'"))
+            codes = [(ci, ii, i.code) for ci, c in enumerate(t.criteria) for ii, i in enumerate(c.indicators)]
+            for k, d in _dupes([c for _, _, c in codes]):
+                ci, ii, _ = codes[k]
+                errs.append((tl + ("criteria", ci, "indicators", ii, "code"), f"indicator {d} is defined twice in tier '{t.id}'"))
+    for loc, ls, t, c, ind in iter_indicators(rs):
+        if ind.citation.document not in doc_ids:
+            errs.append((loc + ("citation", "document"), f"unknown document '{ind.citation.document}'"))
+        if ind.applies_if:
+            af = facts.get(ind.applies_if.fact)
+            if af is None:
+                errs.append((loc + ("applies_if", "fact"), f"unknown fact '{ind.applies_if.fact}'"))
+            elif af.type != "boolean":
+                errs.append((loc + ("applies_if", "fact"), f"applies_if fact '{af.id}' must be boolean"))
+        for k, cond in enumerate(ind.conditions):
+            cl = loc + ("conditions", k)
+            fact = facts.get(cond.fact)
+            if fact is None:
+                errs.append((cl + ("fact",), f"unknown fact '{cond.fact}'"))
+                continue
+            if fact.level != ls.level:
+                errs.append((cl + ("fact",), f"fact '{fact.id}' belongs to level {fact.level}, not {ls.level}"))
+            if (cond.op == "is_true") != (fact.type == "boolean"):
+                errs.append((cl + ("op",), f"op '{cond.op}' does not fit {fact.type} fact '{fact.id}'"
+                             + (" (use is_true)" if fact.type == "boolean" else " (use >=, <=, >, <, ==)")))
+            for tloc, th in _walk_thresholds(cond.threshold, cl + ("threshold",)):
+                for region in th.by_region or {}:
+                    if region not in region_ids:
+                        errs.append((tloc + ("by_region", region), f"unknown region '{region}' (known: {', '.join(region_ids)})"))
+                if th.ref:
+                    target = all_tiers.get(th.ref.tier)
+                    hit = None
+                    if target:
+                        hit = next((i for cr in target.criteria for i in cr.indicators if i.code == th.ref.indicator), None)
+                    if hit is None or th.ref.condition >= len(hit.conditions):
+                        errs.append((tloc + ("ref",), f"ref points to missing {th.ref.tier} {th.ref.indicator} condition {th.ref.condition}"))
+                    elif hit.conditions[th.ref.condition].fact != cond.fact:
+                        errs.append((tloc + ("ref",), f"ref target tests '{hit.conditions[th.ref.condition].fact}', not '{cond.fact}'"))
+                if th.value is None:
+                    continue
+                if fact.type == "boolean":
+                    if th.value is not True:
+                        errs.append((tloc + ("value",), "an is_true condition's threshold value must be true"))
+                elif isinstance(th.value, bool):
+                    errs.append((tloc + ("value",), "a numeric fact needs a numeric threshold"))
+                elif fact.range and not (fact.range.min <= th.value <= fact.range.max):
+                    errs.append((tloc + ("value",), f"value {th.value} is outside the fact's range {fact.range.min}..{fact.range.max} ({fact.unit})"))
+                elif _too_precise(th.value):
+                    errs.append((tloc + ("value",), "at most 6 decimal places"))
+    for ri, rr in enumerate(rs.region_rules):
+        rl = ("region_rules", ri)
         if rr.use_region not in region_ids:
-            errs.append(f"region rule '{rr.id}': unknown region '{rr.use_region}'")
+            errs.append((rl + ("use_region",), f"unknown region '{rr.use_region}'"))
         for t in rr.tiers:
             if t not in all_tiers:
-                errs.append(f"region rule '{rr.id}': unknown tier '{t}'")
+                errs.append((rl + ("tiers",), f"unknown tier '{t}'"))
         for group in rr.when_flags_any:
             for fl in group:
                 if fl not in flag_ids:
-                    errs.append(f"region rule '{rr.id}': unknown unit flag '{fl}'")
+                    errs.append((rl + ("when_flags_any",), f"unknown unit flag '{fl}'"))
     return errs
 
 

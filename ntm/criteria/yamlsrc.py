@@ -116,7 +116,7 @@ class _Builder:
         self.path = path
         self.lines: dict[tuple, int] = {}
         self.count = 0
-        self.ctor = yaml.SafeLoader(None)  # used only for scalar resolution
+        self.ctor = yaml.SafeLoader("")  # used only to construct scalars
 
     def fail(self, node, msg, **kw):
         raise NtmInputError.single(msg, file=self.path, line=node.start_mark.line + 1, **kw)
