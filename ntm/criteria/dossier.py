@@ -1,0 +1,243 @@
+"""Dossiers: a unit's measured evidence, keyed by fact id, validated against a ruleset's fact catalogue.
+
+Numbers become exact Fractions here (ratios too), so nothing downstream ever compares a float.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Annotated, Union
+
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
+
+from ntm.criteria.model import Level, Ruleset, Strict
+from ntm.criteria.validation import validate
+from ntm.criteria.yamlsrc import Source, load
+from ntm.errors import NtmInputError, Problem, did_you_mean
+
+Number = Union[StrictInt, StrictFloat]
+Value = Union[StrictBool, StrictInt, StrictFloat, None]
+
+
+class EvidenceRef(Strict):
+    """Where a number comes from: the document a council can open."""
+
+    document: StrictStr | None = None
+    date: dt.date | None = None
+    note: StrictStr | None = None
+
+
+class FactEntry(Strict):
+    value: Value = None
+    evidence: EvidenceRef | None = None
+    note: StrictStr | None = None
+
+
+class Unit(Strict):
+    level: Level
+    code: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    province: StrictStr | None = None
+    district: StrictStr | None = None
+    region: StrictStr
+    flags: list[StrictStr] = []
+
+
+class Assessment(Strict):
+    year: Annotated[StrictInt, Field(ge=1990, le=2100)] | None = None
+    date: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> "Assessment":
+        if self.year is None and self.date is None:
+            raise ValueError("give the assessment year or date")
+        if self.year is not None and self.date is not None and self.date.year != self.year:
+            raise ValueError(f"year {self.year} does not match date {self.date}")
+        return self
+
+    @property
+    def effective_year(self) -> int:
+        return self.year if self.year is not None else self.date.year
+
+    @property
+    def effective_date(self) -> dt.date:
+        return self.date if self.date is not None else dt.date(self.year, 12, 31)
+
+
+class Dossier(Strict):
+    unit: Unit
+    assessment: Assessment
+    ruleset: StrictStr | None = None
+    facts: dict[StrictStr, Union[FactEntry, Value]] = {}
+    note: StrictStr | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    value: Fraction | bool
+    given_as: str  # "value" | "ratio"
+    evidence: EvidenceRef | None
+
+
+@dataclass(frozen=True)
+class LoadedDossier:
+    dossier: Dossier
+    path: str
+    source: Source
+
+
+def load_dossier(path: str) -> LoadedDossier:
+    src = load(path)
+    if not isinstance(src.data, dict):
+        raise NtmInputError.single("a dossier must be a mapping with unit, assessment and facts", file=path,
+                                   line=src.line_of(()), expected="unit:, assessment:, facts:")
+    _nfc_keys(src)
+    return LoadedDossier(validate(Dossier, src), path, src)
+
+
+def _nfc_keys(src: Source) -> None:
+    """Vietnamese text may arrive decomposed (NFD); region ids and flags are compared in NFC."""
+    unit = src.data.get("unit") if isinstance(src.data, dict) else None
+    if isinstance(unit, dict):
+        if isinstance(unit.get("region"), str):
+            unit["region"] = unicodedata.normalize("NFC", unit["region"].strip())
+        if isinstance(unit.get("flags"), list):
+            unit["flags"] = [unicodedata.normalize("NFC", f) if isinstance(f, str) else f for f in unit["flags"]]
+
+
+def _fraction(v) -> Fraction:
+    return Fraction(Decimal(str(v))) if isinstance(v, float) else Fraction(v)
+
+
+def _looks_numeric(s: str) -> bool:
+    return bool(re.fullmatch(r"\s*[-+]?[0-9][0-9.,\s]*%?\s*", s))
+
+
+def check_unit(ld: LoadedDossier, rs: Ruleset) -> list[Problem]:
+    src, u = ld.source, ld.dossier.unit
+    problems = []
+    regions = [r.id for r in rs.regions]
+    if u.region not in regions:
+        # accept labels and accent-less spellings: 'Dong Nam Bo' -> ĐNB is still an error, with the hint
+        hint = did_you_mean(u.region, regions)
+        labels = {r.label.vi.casefold(): r.id for r in rs.regions} | {r.label.en.casefold(): r.id for r in rs.regions}
+        if u.region.casefold() in labels:
+            hint = f"write the region id '{labels[u.region.casefold()]}'"
+        problems.append(Problem(f"unknown region '{u.region}'", file=ld.path, line=src.line_of(("unit", "region")),
+                                field="unit.region", expected="one of " + ", ".join(regions), hint=hint))
+    flags = [f.id for f in rs.unit_flags]
+    for i, fl in enumerate(u.flags):
+        if fl not in flags:
+            problems.append(Problem(f"unknown flag '{fl}'", file=ld.path, line=src.line_of(("unit", "flags", i)),
+                                    field=f"unit.flags[{i}]", expected="one of " + ", ".join(flags) if flags else "no flags",
+                                    hint=did_you_mean(fl, flags)))
+    if rs.level(u.level) is None:
+        problems.append(Problem(f"ruleset {rs.id} has no criteria for level '{u.level}'", file=ld.path,
+                                line=src.line_of(("unit", "level")), field="unit.level",
+                                expected="one of " + ", ".join(ls.level for ls in rs.levels)))
+    return problems
+
+
+def observations(ld: LoadedDossier, rs: Ruleset, extra: dict | None = None) -> dict[str, Observation]:
+    """Validate every fact against the catalogue and return exact observed values (ratios computed).
+
+    `extra` holds what-if overrides (fact id -> value), validated exactly like the dossier's own facts.
+    """
+    catalogue = rs.fact_map()
+    src, path = ld.source, ld.path
+    problems = check_unit(ld, rs)
+    raw: dict[str, tuple[object, EvidenceRef | None, tuple]] = {}
+    items = dict(ld.dossier.facts)
+    for fid, entry in items.items():
+        value, ev = (entry.value, entry.evidence) if isinstance(entry, FactEntry) else (entry, None)
+        raw[fid] = (value, ev, ("facts", fid) + (("value",) if isinstance(entry, FactEntry) else ()))
+    for fid, value in (extra or {}).items():
+        raw[fid] = (value, None, ("--set", fid))
+
+    out: dict[str, Observation] = {}
+    level = ld.dossier.unit.level
+    for fid, (value, ev, loc) in raw.items():
+        line = src.line_of(loc) if loc[0] == "facts" else None
+        fname = ".".join(str(p) for p in loc) if loc[0] == "facts" else f"--set {fid}"
+        fact = catalogue.get(fid)
+        if fact is None:
+            hint = did_you_mean(fid, catalogue) or "run `ntm rulesets show " + rs.id + "` for the fact ids"
+            problems.append(Problem(f"unknown fact '{fid}'", file=path, line=line, field=fname, hint=hint))
+            continue
+        if fact.level != level:
+            problems.append(Problem(f"fact '{fid}' belongs to level {fact.level}, not {level}", file=path,
+                                    line=line, field=fname))
+            continue
+        if value is None:
+            continue  # absent: missing evidence
+        if fact.type == "boolean":
+            if not isinstance(value, bool):
+                problems.append(Problem(f"got {value!r}", file=path, line=line, field=fname,
+                                        expected="true or false", hint=f"{fact.label.vi} ({fact.unit})"))
+                continue
+            out[fid] = Observation(value, "value", ev)
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            hint = None
+            if isinstance(value, str) and _looks_numeric(value):
+                hint = "write the number without quotes, with a dot for decimals (52.3, not \"52,3\")"
+            problems.append(Problem(f"got {value!r}", file=path, line=line, field=fname,
+                                    expected=f"a number in {fact.unit}", hint=hint))
+            continue
+        try:
+            frac = _fraction(value)
+        except (ValueError, OverflowError, InvalidOperation):
+            problems.append(Problem(f"{value!r} is not a finite number", file=path, line=line, field=fname,
+                                    expected=f"a number in {fact.unit}"))
+            continue
+        lo, hi = Fraction(Decimal(str(fact.range.min))), Fraction(Decimal(str(fact.range.max)))
+        if not lo <= frac <= hi:
+            problems.append(Problem(f"{value} is outside the valid range", file=path, line=line, field=fname,
+                                    expected=f"{fact.range.min}..{fact.range.max} {fact.unit}"))
+            continue
+        if fact.type == "count" and frac.denominator != 1:
+            problems.append(Problem(f"{value} is not a whole number", file=path, line=line, field=fname,
+                                    expected=f"a count ({fact.unit})"))
+            continue
+        if frac.denominator != 1 and Fraction(frac * 10**6).denominator != 1:
+            problems.append(Problem(f"{value} has more than 6 decimal places", file=path, line=line, field=fname,
+                                    expected="at most 6 decimal places"))
+            continue
+        out[fid] = Observation(frac, "value", ev)
+
+    for fact in rs.facts:
+        if fact.ratio_of is None:
+            continue
+        n, d = fact.ratio_of.numerator, fact.ratio_of.denominator
+        parts = [p for p in (n, d) if p in out]
+        if not parts:
+            continue
+        where = ("facts", n if n in raw else d)
+        line = src.line_of(where) if where[1] in items else None
+        if fact.id in out and out[fact.id].given_as == "value":
+            problems.append(Problem(f"'{fact.id}' is given both directly and as {n}/{d}", file=path, line=line,
+                                    field=f"facts.{fact.id}", hint="give either the share or its two parts, not both"))
+            continue
+        if len(parts) == 1:
+            missing = d if n in out else n
+            problems.append(Problem(f"'{parts[0]}' is given without '{missing}'", file=path, line=line,
+                                    field=f"facts.{missing}", hint=f"both are needed to compute {fact.id}"))
+            continue
+        num, den = out[n].value, out[d].value
+        if den == 0:
+            problems.append(Problem(f"'{d}' is 0, so {fact.id} cannot be computed", file=path, line=line,
+                                    field=f"facts.{d}", hint=f"give {fact.id} directly"))
+            continue
+        if num > den:
+            problems.append(Problem(f"'{n}' ({float(num)}) is larger than '{d}' ({float(den)})", file=path,
+                                    line=line, field=f"facts.{n}", expected=f"{n} ≤ {d}"))
+            continue
+        out[fact.id] = Observation(num * 100 / den, "ratio", None)
+    if problems:
+        raise NtmInputError(problems)
+    return out

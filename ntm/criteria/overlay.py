@@ -1,0 +1,141 @@
+"""Provincial overlays: a province fills the values the national text leaves to it and may tighten others.
+
+An overlay may never loosen a national threshold: that is refused when the overlay is loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import Field, StrictBool, StrictStr
+
+from ntm.criteria.model import CODE, SNAKE, Citation, Document, Ruleset, Strict, Text, Threshold, _walk_thresholds
+from ntm.criteria.validation import field_path, validate
+from ntm.criteria.yamlsrc import parse, read_text
+from ntm.errors import NtmInputError, Problem, did_you_mean
+
+
+class OverlayInfo(Strict):
+    id: Annotated[StrictStr, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
+    title: Text
+    province: StrictStr
+    ruleset: StrictStr
+    illustrative: StrictBool = False
+    decision: StrictStr | None = None
+    date: dt.date | None = None
+    documents: list[Document] = []
+
+
+class ThresholdOverride(Strict):
+    tier: Annotated[StrictStr, Field(pattern=SNAKE)]
+    indicator: Annotated[StrictStr, Field(pattern=CODE)]
+    condition: Annotated[int, Field(ge=0)] = 0
+    threshold: Threshold
+    citation: Citation
+
+
+class Overlay(Strict):
+    overlay: OverlayInfo
+    thresholds: list[ThresholdOverride] = []
+
+
+@dataclass(frozen=True)
+class LoadedOverlay:
+    overlay: Overlay
+    path: str
+    sha256: str
+
+    def override_for(self, tier: str, code: str, k: int) -> ThresholdOverride | None:
+        for o in self.overlay.thresholds:
+            if (o.tier, o.indicator, o.condition) == (tier, code, k):
+                return o
+        return None
+
+
+def load_overlay(path: str, ruleset: Ruleset) -> LoadedOverlay:
+    from ntm.criteria.loader import sha256_text
+
+    text = read_text(path)
+    src = parse(text, path)
+    ov = validate(Overlay, src)
+    problems = []
+    if ov.overlay.ruleset != ruleset.id:
+        problems.append(Problem(
+            f"overlay is for ruleset '{ov.overlay.ruleset}', but the dossier is judged by '{ruleset.id}'",
+            file=path, line=src.line_of(("overlay", "ruleset")), field="overlay.ruleset"))
+    tiers = {t.id: t for ls in ruleset.levels for t in ls.tiers}
+    doc_ids = {d.id for d in ruleset.documents} | {d.id for d in ov.overlay.documents}
+    seen = set()
+    for i, o in enumerate(ov.thresholds):
+        loc = ("thresholds", i)
+        line = src.line_of(loc)
+        key = (o.tier, o.indicator, o.condition)
+        if key in seen:
+            problems.append(Problem(f"{o.tier} {o.indicator} condition {o.condition} is overridden twice",
+                                    file=path, line=line, field=field_path(loc)))
+        seen.add(key)
+        tier = tiers.get(o.tier)
+        if tier is None:
+            problems.append(Problem(f"unknown tier '{o.tier}'", file=path, line=src.line_of(loc + ("tier",)),
+                                    field=field_path(loc + ("tier",)), hint=did_you_mean(o.tier, tiers)))
+            continue
+        ind = next((x for c in tier.criteria for x in c.indicators if x.code == o.indicator), None)
+        if ind is None:
+            codes = [x.code for c in tier.criteria for x in c.indicators]
+            problems.append(Problem(f"tier '{o.tier}' has no indicator {o.indicator}", file=path,
+                                    line=src.line_of(loc + ("indicator",)), field=field_path(loc + ("indicator",)),
+                                    hint=did_you_mean(o.indicator, codes)))
+            continue
+        if o.condition >= len(ind.conditions):
+            problems.append(Problem(f"indicator {o.indicator} has {len(ind.conditions)} condition(s)", file=path,
+                                    line=line, field=field_path(loc + ("condition",))))
+            continue
+        if o.citation.document not in doc_ids:
+            problems.append(Problem(f"unknown document '{o.citation.document}'", file=path,
+                                    line=src.line_of(loc + ("citation",)), field=field_path(loc + ("citation", "document")),
+                                    hint="list the provincial decision under overlay.documents"))
+        cond = ind.conditions[o.condition]
+        for msg, sub in loosening(cond.op, cond.threshold, o.threshold, ruleset):
+            problems.append(Problem(msg, file=path, line=src.line_of(loc + ("threshold",) + sub),
+                                    field=field_path(loc + ("threshold",) + sub),
+                                    hint="a province may only tighten national thresholds"))
+        for tloc, th in _walk_thresholds(o.threshold, ()):
+            if th.status == "missing" or th.ref is not None:
+                problems.append(Problem("an overlay must give a value (verified or provisional), not null or a ref",
+                                        file=path, line=src.line_of(loc + ("threshold",) + tloc),
+                                        field=field_path(loc + ("threshold",) + tloc)))
+    if problems:
+        raise NtmInputError(problems)
+    return LoadedOverlay(ov, path, sha256_text(text))
+
+
+def _cells(th: Threshold, regions: list[str], years: list[int]):
+    """Every (region, year) -> value this threshold gives (None when it gives nothing there)."""
+    from ntm.criteria.resolve import pick
+
+    for r in regions:
+        for y in years:
+            cell, _ = pick(th, r, y)
+            yield r, y, (cell.value if cell is not None else None)
+
+
+def loosening(op: str, national: Threshold, local: Threshold, ruleset: Ruleset):
+    """Yield (message, sub-location) for each region/year where `local` is looser than `national`."""
+    regions = [r.id for r in ruleset.regions]
+    years = sorted({y for _, t in _walk_thresholds(national, ()) for y in (t.by_year or {})}
+                   | {y for _, t in _walk_thresholds(local, ()) for y in (t.by_year or {})}) or [0]
+    nat = {(r, y): v for r, y, v in _cells(national, regions, years)}
+    for r, y, v in _cells(local, regions, years):
+        n = nat.get((r, y))
+        if v is None or n is None or isinstance(n, bool) or isinstance(v, bool):
+            if isinstance(n, bool) and v is not None and v is not n:
+                yield f"region {r}: would change the required value {n} to {v}", ()
+            continue
+        nv, lv = Decimal(str(n)), Decimal(str(v))
+        looser = {">=": lv < nv, ">": lv < nv, "<=": lv > nv, "<": lv > nv, "==": lv != nv}.get(op, False)
+        if looser:
+            when = f" in {y}" if y else ""
+            yield (f"region {r}{when}: {op} {v} is looser than the national {op} {n}", ())

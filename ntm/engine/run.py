@@ -1,0 +1,85 @@
+"""Run a resolved ruleset on evidence through durable-rules and collect what the engine concluded."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+from ntm.criteria.dossier import Observation
+from ntm.criteria.resolve import Resolved
+from ntm.engine.compiler import SCALE, Compiled, compile_resolved
+from ntm.engine.driver import Ruleset
+
+Verdict = dict[tuple, str]
+
+
+@dataclass(frozen=True)
+class EngineRun:
+    verdict: Verdict
+    trace: tuple[str, ...]  # fired rules, in firing order: the audit trail
+    ruleset_sha256: str
+    rules: int
+
+
+_CACHE: dict[str, tuple[Compiled, Ruleset]] = {}
+_CACHE_MAX = 64
+
+
+def evidence_facts(compiled: Compiled, obs: dict[str, Observation]) -> list[dict]:
+    """The begin fact, then one fact per measured quantity the ruleset tests, in a canonical order."""
+    facts = [{"t": "begin"}]
+    for fid in compiled.facts_used:
+        o = obs.get(fid)
+        if o is None:
+            continue
+        if isinstance(o.value, bool):
+            facts.append({"t": "ev", "f": fid, "b": o.value})
+        else:
+            x = o.value * SCALE
+            facts.append({"t": "ev", "f": fid, "lo": math.floor(x), "hi": math.ceil(x)})
+    return facts
+
+
+def compiled_for(res: Resolved) -> tuple[Compiled, Ruleset]:
+    comp = compile_resolved(res)
+    hit = _CACHE.get(comp.sha256)
+    if hit is not None:
+        return hit
+    if len(_CACHE) >= _CACHE_MAX:
+        _, (_, old) = _CACHE.popitem()
+        old.close()
+    holder: dict = {}
+
+    def make_action(meta):
+        def action(sid, rname, frames):
+            st = holder["state"]
+            st["trace"].append(rname)
+            for key, status in meta.decides:
+                st["verdict"].setdefault(key, status)
+            if meta.derive is None:
+                return None
+            k = json.dumps(meta.derive, sort_keys=True)
+            if k in st["derived"]:
+                return None
+            st["derived"].add(k)
+            return [dict(meta.derive)]
+        return action
+
+    actions = {name: make_action(m) for name, m in comp.meta.items()}
+    rs = Ruleset(f"ntm_{comp.sha256[:20]}", comp.definition, actions)
+    rs.holder = holder
+    _CACHE[comp.sha256] = (comp, rs)
+    return comp, rs
+
+
+def run_engine(res: Resolved, obs: dict[str, Observation]) -> EngineRun:
+    comp, rs = compiled_for(res)
+    state = {"trace": [], "verdict": {}, "derived": set()}
+    rs.holder["state"] = state
+    try:
+        rs.run(evidence_facts(comp, obs), max_actions=4 * len(comp.definition) + 16)
+    finally:
+        rs.holder.pop("state", None)
+    return EngineRun(state["verdict"], tuple(state["trace"]), comp.sha256, len(comp.definition))
