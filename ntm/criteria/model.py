@@ -97,6 +97,7 @@ class Fact(Strict):
     label: Text
     type: FactType
     unit: StrictStr
+    unit_en: StrictStr | None = None
     level: Level
     range: Range | None = None
     ratio_of: RatioOf | None = None

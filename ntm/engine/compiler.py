@@ -100,7 +100,8 @@ def _cond_patterns(c: RCondition) -> tuple[dict, dict] | None:
     T = scaled(th)
     if c.op == "==":
         return (ev(c.fact, {"lo": T}, {"hi": T}),
-                ev(c.fact, {"$or": [{"$neq": {"lo": T}}, {"$neq": {"hi": T}}]}))
+                ev(c.fact, {"$or": [{"$neq": {"lo": T}}, {"$and": [{"lo": T}, {"$neq": {"hi": T}}]}]}))
+        # exclusive branches: durable fires an $or once per true branch
     p, f = PASS_FAIL[c.op]
     return ev(c.fact, p(T)), ev(c.fact, f(T))
 

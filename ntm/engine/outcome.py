@@ -1,0 +1,313 @@
+"""The outcome of an evaluation: the typed, documented shape every report and program reads.
+
+Built from the engine's verdict plus the resolved thresholds and the evidence; nothing here decides a status
+the engine did not (undecided items are only *classified*: missing evidence vs no threshold set).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from typing import Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ntm.criteria.dossier import Observation
+from ntm.criteria.resolve import RCondition, RIndicator, Resolved
+
+SCHEMA = "ntm-outcome/1"
+Num = Union[int, float]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Label(Out):
+    vi: str
+    en: str
+
+
+class ProvenanceOut(Out):
+    status: Literal["verified", "provisional", "missing"]
+    note: str | None
+    set_by: Literal["national", "province"]
+    source: str
+
+
+class CitationOut(Out):
+    document: str
+    appendix: str | None = None
+    article: str | None = None
+    item: str | None = None
+    text: str
+
+
+class EvidenceOut(Out):
+    document: str | None = None
+    date: dt.date | None = None
+    note: str | None = None
+
+
+class ConditionOut(Out):
+    fact: str
+    fact_label: Label
+    label: Label | None
+    status: Literal["pass", "fail", "missing", "indeterminate"]
+    observed: Num | bool | None
+    given_as: Literal["value", "ratio"] | None
+    op: str
+    threshold: Num | bool | None
+    threshold_reason: str | None
+    unit: str
+    gap: Num | None
+    gap_text: Label | None
+    provenance: ProvenanceOut
+    citation: CitationOut
+    evidence: EvidenceOut | None
+
+
+class IndicatorOut(Out):
+    code: str
+    label: Label
+    status: Literal["pass", "fail", "missing", "not_applicable", "indeterminate"]
+    required: int
+    applies_if: str | None
+    citation: CitationOut
+    conditions: list[ConditionOut]
+
+
+class CriterionOut(Out):
+    number: str
+    name: Label
+    status: Literal["met", "not_met", "indeterminate"]
+    indicators: list[IndicatorOut]
+
+
+class MissingThreshold(Out):
+    indicator: str
+    condition: int
+    set_by: Literal["national", "province"]
+    reason: str | None
+
+
+class ProvisionalUse(Out):
+    indicator: str
+    condition: int
+    threshold: Num | bool
+    note: str | None
+
+
+class TierOut(Out):
+    id: str
+    label: Label
+    status: Literal["met", "not_met", "indeterminate"]
+    requires: str | None
+    requires_status: Literal["met", "not_met", "indeterminate"] | None
+    region: str
+    region_reason: str | None
+    criteria_met: int
+    criteria_total: int
+    unmet_criteria: list[str]
+    undecided_criteria: list[str]
+    missing_evidence: list[str]
+    missing_thresholds: list[MissingThreshold]
+    decided_by_provisional: bool
+    provisional_thresholds: list[ProvisionalUse]
+    citation: CitationOut
+    criteria: list[CriterionOut]
+
+
+class UnitOut(Out):
+    level: str
+    code: str
+    name: str
+    province: str | None
+    district: str | None
+    region: str
+    flags: list[str]
+
+
+class RulesetOut(Out):
+    id: str
+    version: str
+    sha256: str
+    title: Label
+
+
+class OverlayOut(Out):
+    id: str
+    title: Label
+    province: str
+    sha256: str
+    illustrative: bool
+
+
+class EngineOut(Out):
+    name: str
+    version: str
+    compiled_sha256: str
+    rules: int
+    firings: int
+    trace: list[str] | None
+
+
+class Summary(Out):
+    tiers_met: list[str]
+    highest_tier: str | None
+    decided_by_provisional: bool
+
+
+class Outcome(Out):
+    schema_: str = Field(alias="schema")
+    unit: UnitOut
+    assessment_year: int
+    assessment_date: dt.date | None
+    ruleset: RulesetOut
+    overlay: OverlayOut | None
+    summary: Summary
+    tiers: list[TierOut]
+    engine: EngineOut
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def tier(self, tid: str) -> TierOut:
+        return next(t for t in self.tiers if t.id == tid)
+
+
+def number(x: Fraction | Decimal | int | None) -> Num | None:
+    """Exact values → JSON numbers with at most 6 decimals, the same on every machine."""
+    if x is None:
+        return None
+    d = Decimal(x.numerator) / Decimal(x.denominator) if isinstance(x, Fraction) else Decimal(x)
+    d = d.quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN)
+    if d == d.to_integral_value():
+        return int(d)
+    return float(format(d.normalize(), "f"))
+
+
+def _fmt(x: Num, lang: str) -> str:
+    s = f"{x:,.2f}".rstrip("0").rstrip(".") if isinstance(x, float) else f"{x:,}"
+    if lang == "vi":
+        s = s.replace(",", "\u2009").replace(".", ",")
+    return s
+
+
+def gap_text(gap: Num, op: str, unit: str, unit_en: str) -> Label:
+    pct = unit == "%"
+    u_vi = "điểm %" if pct else unit
+    u_en = "percentage points" if pct else unit_en
+    if op in (">=", ">"):
+        return Label(vi=f"còn thiếu {_fmt(gap, 'vi')} {u_vi}", en=f"short by {_fmt(gap, 'en')} {u_en}")
+    if op in ("<=", "<"):
+        return Label(vi=f"vượt {_fmt(gap, 'vi')} {u_vi}", en=f"over by {_fmt(gap, 'en')} {u_en}")
+    return Label(vi=f"lệch {_fmt(gap, 'vi')} {u_vi}", en=f"off by {_fmt(gap, 'en')} {u_en}")
+
+
+def _citation(c) -> CitationOut:
+    return CitationOut(document=c.document, appendix=c.appendix, article=c.article, item=c.item, text=c.render())
+
+
+def _label(t) -> Label:
+    return Label(vi=t.vi, en=t.en)
+
+
+def _condition(T, ind: RIndicator, c: RCondition, verdict, obs, facts) -> ConditionOut:
+    fact = facts[c.fact]
+    o: Observation | None = obs.get(c.fact)
+    status = verdict.get(("cond", T, ind.code, c.index))
+    if status is None:
+        status = "missing" if o is None else "indeterminate"
+    th = c.threshold.value
+    observed = None if o is None else (o.value if isinstance(o.value, bool) else number(o.value))
+    gap = gtext = None
+    if status == "fail":
+        if isinstance(th, bool):
+            gtext = Label(vi="chưa đạt", en="not met")
+        else:
+            diff = Fraction(th) - o.value if c.op in (">=", ">") else o.value - Fraction(th)
+            gap = number(abs(diff))
+            if c.op == ">" and diff == 0 or c.op == "<" and diff == 0:
+                gap = 0
+            gtext = gap_text(gap, c.op, fact.unit, fact.unit_en or fact.unit)
+    p = c.threshold.provenance
+    return ConditionOut(
+        fact=c.fact, fact_label=_label(fact.label), label=_label(c.label) if c.label else None, status=status,
+        observed=observed, given_as=o.given_as if o else None, op=c.op,
+        threshold=th if isinstance(th, bool) or th is None else number(th),
+        threshold_reason=c.threshold.reason, unit=fact.unit, gap=gap, gap_text=gtext,
+        provenance=ProvenanceOut(status=p.status, note=p.note, set_by=p.set_by, source=p.source),
+        citation=_citation(c.citation),
+        evidence=EvidenceOut(**o.evidence.model_dump()) if o and o.evidence else None,
+    )
+
+
+def build(res: Resolved, obs: dict[str, Observation], verdict: dict, facts: dict, *, unit, assessment, ruleset,
+          overlay, engine) -> Outcome:
+    tiers: list[TierOut] = []
+    status_of: dict[str, str] = {}
+    for tier in res.tiers:
+        T = tier.id
+        crits, unmet, undecided, missing_ev, missing_th, prov = [], [], [], [], [], []
+        met_count = 0
+        for crit in tier.criteria:
+            inds = []
+            for ind in crit.indicators:
+                conds = [_condition(T, ind, c, verdict, obs, facts) for c in ind.conditions]
+                st = verdict.get(("ind", T, ind.code))
+                if st is None:
+                    app_missing = ind.applies_if is not None and ind.applies_if not in obs
+                    st = "missing" if app_missing or any(c.status == "missing" for c in conds) else "indeterminate"
+                    if app_missing and ind.applies_if not in missing_ev:
+                        missing_ev.append(ind.applies_if)
+                    for c, rc in zip(conds, ind.conditions):
+                        if c.status == "missing" and c.fact not in missing_ev:
+                            missing_ev.append(c.fact)
+                        if rc.threshold.value is None:
+                            missing_th.append(MissingThreshold(indicator=ind.code, condition=rc.index,
+                                                               set_by=rc.threshold.provenance.set_by,
+                                                               reason=rc.threshold.reason))
+                inds.append(IndicatorOut(code=ind.code, label=_label(ind.label), status=st, required=ind.required,
+                                         applies_if=ind.applies_if, citation=_citation(ind.citation), conditions=conds))
+            cs = verdict.get(("crit", T, crit.number), "indeterminate")
+            if cs == "met":
+                met_count += 1
+            elif cs == "not_met":
+                unmet.append(crit.number)
+            else:
+                undecided.append(crit.number)
+            crits.append(CriterionOut(number=crit.number, name=_label(crit.name), status=cs, indicators=inds))
+        ts = verdict.get(("tier", T), "indeterminate")
+        status_of[T] = ts
+        # which provisional values the decision rests on
+        for cr in crits:
+            for ind in cr.indicators:
+                for k, c in enumerate(ind.conditions):
+                    if c.provenance.status == "provisional" and (
+                        (ts == "met" and c.status == "pass") or (ts == "not_met" and c.status == "fail")
+                    ):
+                        prov.append(ProvisionalUse(indicator=ind.code, condition=k, threshold=c.threshold,
+                                                   note=c.provenance.note))
+        if ts == "met":
+            by_prov = bool(prov)
+        elif ts == "not_met":
+            failing = [c for cr in crits for i in cr.indicators for c in i.conditions if c.status == "fail"]
+            by_prov = bool(failing) and all(c.provenance.status == "provisional" for c in failing)
+        else:
+            by_prov = False
+        tiers.append(TierOut(
+            id=T, label=_label(tier.label), status=ts, requires=tier.requires,
+            requires_status=status_of.get(tier.requires) if tier.requires else None,
+            region=tier.region, region_reason=tier.region_reason, criteria_met=met_count,
+            criteria_total=len(tier.criteria), unmet_criteria=unmet, undecided_criteria=undecided,
+            missing_evidence=missing_ev, missing_thresholds=missing_th, decided_by_provisional=by_prov,
+            provisional_thresholds=prov, citation=_citation(tier.citation), criteria=crits,
+        ))
+    met = [t.id for t in tiers if t.status == "met"]
+    return Outcome(
+        schema_=SCHEMA, unit=unit, assessment_year=assessment[0], assessment_date=assessment[1], ruleset=ruleset,
+        overlay=overlay, summary=Summary(tiers_met=met, highest_tier=met[-1] if met else None,
+                                         decided_by_provisional=any(t.decided_by_provisional for t in tiers)),
+        tiers=tiers, engine=engine,
+    )

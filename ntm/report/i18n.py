@@ -1,0 +1,82 @@
+"""Words the reports use, in Vietnamese (default) and English."""
+
+from __future__ import annotations
+
+WORDS = {
+    "met": ("Đạt", "Met"),
+    "not_met": ("Chưa đạt", "Not met"),
+    "indeterminate": ("Chưa xác định", "Indeterminate"),
+    "pass": ("Đạt", "Pass"),
+    "fail": ("Không đạt", "Fail"),
+    "missing": ("Thiếu minh chứng", "Missing evidence"),
+    "not_applicable": ("Không áp dụng", "Not applicable"),
+    "no_threshold": ("Chưa có ngưỡng", "No threshold"),
+    "tier": ("Mức", "Tier"),
+    "criteria_met": ("Số tiêu chí đạt", "Criteria met"),
+    "criterion": ("Tiêu chí", "Criterion"),
+    "indicator": ("Chỉ tiêu", "Indicator"),
+    "observed": ("Thực tế", "Observed"),
+    "threshold": ("Yêu cầu", "Required"),
+    "gap": ("Chênh lệch", "Gap"),
+    "citation": ("Căn cứ", "Legal basis"),
+    "region": ("Vùng áp dụng", "Region applied"),
+    "unit": ("Đơn vị", "Unit"),
+    "ruleset": ("Bộ tiêu chí", "Ruleset"),
+    "overlay": ("Quy định của tỉnh", "Provincial overlay"),
+    "illustrative": ("minh họa, không phải quy định thật", "illustrative, not a real provincial decision"),
+    "what_missing": ("Còn thiếu", "What is missing"),
+    "missing_evidence": ("Thiếu minh chứng cho", "No evidence for"),
+    "missing_thresholds": ("Chưa có ngưỡng (cần tỉnh quy định hoặc văn bản gốc)",
+                           "No threshold (needs the provincial value or the official text)"),
+    "requires": ("Cần đạt trước", "Requires"),
+    "provisional_warning": (
+        "Cảnh báo: kết luận phụ thuộc vào ngưỡng tạm tính (chưa đối chiếu văn bản gốc): ",
+        "Warning: the decision depends on provisional thresholds (not checked against the official text): ",
+    ),
+    "special_rule": ("Áp dụng quy định đặc thù", "Special rule applied"),
+    "assessment": ("Năm đánh giá", "Assessment year"),
+    "none": ("không có", "none"),
+    "result": ("Kết quả", "Result"),
+    "provenance": ("Nguồn ngưỡng", "Threshold provenance"),
+    "verified": ("đã đối chiếu", "verified"),
+    "provisional": ("tạm tính", "provisional"),
+}
+
+OPS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "is_true": ""}
+
+
+def w(key: str, lang: str) -> str:
+    vi, en = WORDS[key]
+    return en if lang == "en" else vi
+
+
+def status_word(status: str, lang: str) -> str:
+    return w("no_threshold" if status == "indeterminate_indicator" else status, lang)
+
+
+def fmt_num(x, lang: str) -> str:
+    if isinstance(x, bool):
+        return ("Có" if x else "Không") if lang == "vi" else ("yes" if x else "no")
+    if x is None:
+        return "—"
+    s = f"{x:,}" if isinstance(x, int) else f"{x:,.6f}".rstrip("0").rstrip(".")
+    if lang == "vi":
+        s = s.replace(",", "\u2009").replace(".", ",")
+    return s
+
+
+def requirement(op: str, threshold, unit: str, lang: str) -> str:
+    if op == "is_true":
+        return "Đạt" if lang == "vi" else "Met"
+    if threshold is None:
+        return "—"
+    u = "" if unit == "%" else " " + unit
+    return f"{OPS[op]} {fmt_num(threshold, lang)}{'%' if unit == '%' else u}"
+
+
+def observed_text(value, unit: str, lang: str) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return fmt_num(value, lang)
+    return f"{fmt_num(value, lang)}{'%' if unit == '%' else ' ' + unit}"

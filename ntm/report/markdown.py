@@ -1,0 +1,58 @@
+"""The appraisal view as Markdown: every criterion and indicator with value, threshold, gap and legal basis."""
+
+from __future__ import annotations
+
+from ntm.engine.outcome import Outcome
+from ntm.report.i18n import observed_text, requirement, w
+
+MARK = {"met": "✅", "not_met": "❌", "indeterminate": "❔", "pass": "✅", "fail": "❌", "missing": "⏳",
+        "not_applicable": "➖"}
+
+
+def _esc(s: str) -> str:
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def render(o: Outcome, lang: str = "vi") -> str:
+    L = (lambda lbl: lbl.en if lang == "en" else lbl.vi)
+    u = o.unit
+    out = [f"# {_esc(u.name)} ({_esc(u.code)})", ""]
+    out.append(f"- {w('unit', lang)}: {u.level}, {_esc(u.province or '—')}, {w('region', lang).lower()} {u.region}")
+    out.append(f"- {w('assessment', lang)}: {o.assessment_year}")
+    out.append(f"- {w('ruleset', lang)}: `{o.ruleset.id}` v{o.ruleset.version} — {L(o.ruleset.title)} "
+               f"(sha256 `{o.ruleset.sha256[:16]}`)")
+    if o.overlay:
+        tag = f" — *{w('illustrative', lang)}*" if o.overlay.illustrative else ""
+        out.append(f"- {w('overlay', lang)}: `{o.overlay.id}` — {L(o.overlay.title)}{tag}")
+    out += ["", f"| {w('tier', lang)} | {w('result', lang)} | {w('criteria_met', lang)} | {w('region', lang)} |",
+            "|---|---|---:|---|"]
+    for t in o.tiers:
+        out.append(f"| {L(t.label)} | {MARK[t.status]} {w(t.status, lang)} | {t.criteria_met}/{t.criteria_total} | "
+                   f"{t.region}{' *' if t.region_reason else ''} |")
+    for t in o.tiers:
+        out += ["", f"## {L(t.label)} — {w(t.status, lang)}", ""]
+        if t.region_reason:
+            out += [f"*{w('special_rule', lang)}: {_esc(t.region_reason)}*", ""]
+        out += [f"| {w('indicator', lang)} | | {w('observed', lang)} | {w('threshold', lang)} | {w('gap', lang)} | "
+                f"{w('citation', lang)} | {w('provenance', lang)} |", "|---|---|---|---|---|---|---|"]
+        for cr in t.criteria:
+            out.append(f"| **{cr.number}. {_esc(L(cr.name))}** | {MARK[cr.status]} | | | | | |")
+            for ind in cr.indicators:
+                for k, c in enumerate(ind.conditions):
+                    name = f"{ind.code} {_esc(L(ind.label))}" if k == 0 else f"↳ {_esc(L(c.label)) if c.label else ''}"
+                    st = MARK[ind.status] if k == 0 else MARK.get(c.status, "❔")
+                    gap = L(c.gap_text) if c.gap_text else ""
+                    thr = requirement(c.op, c.threshold, c.unit, lang)
+                    if c.threshold is None:
+                        thr = f"— ({_esc(c.threshold_reason or '')})"
+                    out.append(f"| {name} | {st} | {observed_text(c.observed, c.unit, lang)} | {thr} | {gap} | "
+                               f"{_esc(c.citation.text)} | {w(c.provenance.status, lang) if c.provenance.status != 'missing' else '—'} |")
+        if t.missing_evidence:
+            out += ["", f"{w('missing_evidence', lang)}: " + ", ".join(f"`{f}`" for f in t.missing_evidence)]
+        if t.missing_thresholds:
+            out += ["", f"{w('missing_thresholds', lang)}: " + ", ".join(m.indicator for m in t.missing_thresholds)]
+    if o.summary.decided_by_provisional:
+        out += ["", "> ⚠ " + w("provisional_warning", lang) + "; ".join(
+            f"{t.id}: " + ", ".join(sorted({p.indicator for p in t.provisional_thresholds}))
+            for t in o.tiers if t.decided_by_provisional)]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,123 @@
+"""The council's view in a terminal: tiers first, then criteria, then exactly what is missing and why."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ntm.engine.outcome import Outcome
+from ntm.report.i18n import observed_text, requirement, w
+
+MARK = {"met": ("✓", "green"), "not_met": ("✗", "red"), "indeterminate": ("?", "yellow")}
+IMARK = {"pass": ("✓", "green"), "fail": ("✗", "red"), "missing": ("…", "yellow"),
+         "not_applicable": ("–", "dim"), "indeterminate": ("?", "yellow")}
+
+
+def render(o: Outcome, console: Console, lang: str = "vi") -> None:
+    L = (lambda lbl: lbl.en if lang == "en" else lbl.vi)
+    u = o.unit
+    head = Text()
+    head.append(f"{u.name} ({u.code})", style="bold")
+    head.append(f" — {u.province or ''}{', ' if u.province else ''}{w('region', lang).lower()}: {u.region}"
+                f" — {w('assessment', lang).lower()} {o.assessment_year}")
+    console.print(head)
+    console.print(f"{w('ruleset', lang)}: {o.ruleset.id} v{o.ruleset.version} ({L(o.ruleset.title)}), "
+                  f"sha256 {o.ruleset.sha256[:12]}…")
+    if o.overlay:
+        tag = f" [{w('illustrative', lang)}]" if o.overlay.illustrative else ""
+        console.print(f"{w('overlay', lang)}: {o.overlay.id} — {L(o.overlay.title)}{tag}, sha256 {o.overlay.sha256[:12]}…")
+    console.print()
+
+    t = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    t.add_column(w("tier", lang))
+    t.add_column(w("result", lang))
+    t.add_column(w("criteria_met", lang), justify="right")
+    t.add_column(w("region", lang))
+    for tier in o.tiers:
+        mark, style = MARK[tier.status]
+        t.add_row(L(tier.label), Text(f"{mark} {w(tier.status, lang)}", style=style),
+                  f"{tier.criteria_met}/{tier.criteria_total}",
+                  tier.region + (f" ({w('special_rule', lang).lower()})" if tier.region_reason else ""))
+    console.print(t)
+    console.print()
+
+    c = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    c.add_column("#", justify="right")
+    c.add_column(w("criterion", lang))
+    for tier in o.tiers:
+        c.add_column(tier.id, justify="center")
+    numbers: list[tuple[str, str]] = []
+    for tier in o.tiers:
+        for cr in tier.criteria:
+            key = (tier.id, cr.number)
+            if (cr.number, L(cr.name)) not in numbers:
+                numbers.append((cr.number, L(cr.name)))
+    by_tier = {tier.id: {cr.number: cr for cr in tier.criteria} for tier in o.tiers}
+    for num, name in numbers:
+        cells = []
+        for tier in o.tiers:
+            cr = by_tier[tier.id].get(num)
+            if cr is None:
+                cells.append(Text("·", style="dim"))
+            else:
+                mark, style = MARK[cr.status]
+                cells.append(Text(mark, style=style))
+        c.add_row(num, name, *cells)
+    console.print(c)
+
+    for tier in o.tiers:
+        if tier.status == "met":
+            continue
+        console.print()
+        console.print(Text(f"{w('what_missing', lang)} — {L(tier.label)}:", style="bold"))
+        if tier.requires and tier.requires_status != "met":
+            console.print(f"  {w('requires', lang)}: {tier.requires} ({w(tier.requires_status or 'indeterminate', lang)})")
+        for cr in tier.criteria:
+            if cr.status == "met":
+                continue
+            console.print(f"  {MARK[cr.status][0]} {w('criterion', lang)} {cr.number} — {L(cr.name)}")
+            for ind in cr.indicators:
+                if ind.status in ("pass", "not_applicable"):
+                    continue
+                mark, style = IMARK[ind.status]
+                console.print(Text(f"      {mark} {ind.code} {L(ind.label)}", style=style))
+                for cond in ind.conditions:
+                    if cond.status == "pass":
+                        continue
+                    label = f"{L(cond.label)}: " if cond.label else ""
+                    line = (f"          {label}{w('observed', lang).lower()} "
+                            f"{observed_text(cond.observed, cond.unit, lang)} · {w('threshold', lang).lower()} "
+                            f"{requirement(cond.op, cond.threshold, cond.unit, lang)}")
+                    if cond.gap_text:
+                        line += f" · {L(cond.gap_text)}"
+                    if cond.status == "missing":
+                        line += f" · {w('missing', lang).lower()} ({cond.fact})"
+                    if cond.threshold is None:
+                        line += f" · {cond.threshold_reason or w('no_threshold', lang)}"
+                    line += f" · {cond.citation.text}"
+                    if cond.provenance.status == "provisional":
+                        line += f" [{w('provisional', lang)}]"
+                    console.print(Text(line))
+        if tier.missing_evidence:
+            console.print(f"  {w('missing_evidence', lang)}: {', '.join(tier.missing_evidence)}")
+        if tier.missing_thresholds:
+            items = ", ".join(f"{m.indicator} ({m.set_by})" for m in tier.missing_thresholds)
+            console.print(f"  {w('missing_thresholds', lang)}: {items}")
+    for tier in o.tiers:
+        if tier.region_reason:
+            console.print()
+            console.print(f"{w('special_rule', lang)} ({tier.id}): {tier.region_reason}")
+            break
+    if o.summary.decided_by_provisional:
+        console.print()
+        codes = []
+        for tier in o.tiers:
+            if tier.decided_by_provisional:
+                codes.append(f"{tier.id}: " + ", ".join(sorted({p.indicator for p in tier.provisional_thresholds},
+                                                               key=_code_key)))
+        console.print(Text("⚠ " + w("provisional_warning", lang) + "; ".join(codes), style="yellow"))
+
+
+def _code_key(code: str):
+    return tuple(int(p) if p.isdigit() else p for p in code.replace("-", ".").split("."))
