@@ -92,7 +92,11 @@ class LoadedDossier:
 
 
 def load_dossier(path: str) -> LoadedDossier:
-    src = load(path)
+    return dossier_from_source(load(path))
+
+
+def dossier_from_source(src: Source) -> LoadedDossier:
+    path = src.path
     if not isinstance(src.data, dict):
         raise NtmInputError.single("a dossier must be a mapping with unit, assessment and facts", file=path,
                                    line=src.line_of(()), expected="unit:, assessment:, facts:")
