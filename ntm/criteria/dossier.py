@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Annotated, Union
+from typing import Annotated, Any, Union
 
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
 
@@ -33,7 +33,7 @@ class EvidenceRef(Strict):
 
 
 class FactEntry(Strict):
-    value: Value = None
+    value: Any = None  # checked against the fact's type in observations(), where the type is known
     evidence: EvidenceRef | None = None
     note: StrictStr | None = None
 
@@ -73,7 +73,8 @@ class Dossier(Strict):
     unit: Unit
     assessment: Assessment
     ruleset: StrictStr | None = None
-    facts: dict[StrictStr, Union[FactEntry, Value]] = {}
+    facts: dict[StrictStr, Any] = Field(
+        default={}, description="fact id -> value, or {value, evidence: {document, date, note}, note}")
     note: StrictStr | None = None
 
 
@@ -158,8 +159,15 @@ def observations(ld: LoadedDossier, rs: Ruleset, extra: dict | None = None) -> d
     raw: dict[str, tuple[object, EvidenceRef | None, tuple]] = {}
     items = dict(ld.dossier.facts)
     for fid, entry in items.items():
-        value, ev = (entry.value, entry.evidence) if isinstance(entry, FactEntry) else (entry, None)
-        raw[fid] = (value, ev, ("facts", fid) + (("value",) if isinstance(entry, FactEntry) else ()))
+        if isinstance(entry, dict):
+            try:
+                entry = validate(FactEntry, src, ("facts", fid))
+            except NtmInputError as e:
+                problems.extend(e.problems)
+                continue
+            raw[fid] = (entry.value, entry.evidence, ("facts", fid, "value"))
+        else:
+            raw[fid] = (entry, None, ("facts", fid))
     for fid, value in (extra or {}).items():
         raw[fid] = (value, None, ("--set", fid))
 
@@ -179,6 +187,10 @@ def observations(ld: LoadedDossier, rs: Ruleset, extra: dict | None = None) -> d
             continue
         if value is None:
             continue  # absent: missing evidence
+        if isinstance(value, (list, dict, dt.date)):
+            problems.append(Problem(f"got {type(value).__name__}", file=path, line=line, field=fname,
+                                    expected="true/false" if fact.type == "boolean" else f"a number in {fact.unit}"))
+            continue
         if fact.type == "boolean":
             if not isinstance(value, bool):
                 problems.append(Problem(f"got {value!r}", file=path, line=line, field=fname,

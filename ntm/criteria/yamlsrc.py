@@ -111,6 +111,9 @@ def _check_json(text: str, path: str) -> None:
         raise NtmInputError.single("is nested too deeply", file=path) from None
 
 
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
 class _Builder:
     def __init__(self, path: str):
         self.path = path
@@ -128,6 +131,8 @@ class _Builder:
         if depth > MAX_DEPTH:
             self.fail(node, f"is nested more than {MAX_DEPTH} levels deep")
         self.lines.setdefault(loc, node.start_mark.line + 1)
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
+            self.fail(node, f"not valid YAML here: the tag '{node.tag}' is not allowed (nothing in a file is ever executed)")
         if isinstance(node, yaml.MappingNode):
             out = {}
             self.ctor.flatten_mapping(node)
@@ -150,7 +155,8 @@ class _Builder:
         try:
             value = self.ctor.construct_object(node, deep=True)
         except yaml.YAMLError as e:
-            self.fail(node, f"unreadable value: {e}")
+            problem = getattr(e, "problem", None) or str(e)
+            self.fail(node, f"not valid YAML here: {problem}")
         if isinstance(value, (bytes, bytearray)):
             self.fail(node, "binary values are not allowed")
         if isinstance(value, float) and not math.isfinite(value):

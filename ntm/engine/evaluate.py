@@ -38,7 +38,12 @@ def gather(dossier_path: str, ruleset: str | None = None, overlay: str | None = 
     if ref:
         lr = load_ruleset(ref)
     else:
-        lr = ruleset_for_date(d.assessment.effective_date, d.unit.level)
+        try:
+            lr = ruleset_for_date(d.assessment.effective_date, d.unit.level)
+        except NtmInputError as e:
+            for p in e.problems:
+                p.file, p.line = ld.path, ld.source.line_of(("assessment",))
+            raise
     lo = load_overlay(overlay, lr.ruleset) if overlay else None
     return Inputs(ld, lr, lo)
 
