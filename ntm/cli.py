@@ -45,7 +45,7 @@ class SchemaKind(str, enum.Enum):
 
 
 def _console() -> Console:
-    return Console(soft_wrap=True, width=max(100, Console().width), highlight=False)
+    return Console(soft_wrap=True, width=max(100, Console().width), highlight=False, markup=False)
 
 
 def _version(value: bool) -> None:
@@ -116,7 +116,7 @@ def evaluate(
         from ntm.report.terminal import render
 
         if output:
-            console = Console(record=True, width=120, file=open(os.devnull, "w"), highlight=False)
+            console = Console(record=True, width=120, file=open(os.devnull, "w"), highlight=False, markup=False)
             render(outcome, console, lang.value)
             write_output(console.export_text(), output, force)
         else:

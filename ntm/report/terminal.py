@@ -19,7 +19,7 @@ def render(o: Outcome, console: Console, lang: str = "vi") -> None:
     u = o.unit
     head = Text()
     head.append(f"{u.name} ({u.code})", style="bold")
-    head.append(f" — {u.province or ''}{', ' if u.province else ''}{w('region', lang).lower()}: {u.region}"
+    head.append(f" — {u.province or ''}{', ' if u.province else ''}{'region' if lang == 'en' else 'vùng'}: {u.region}"
                 f" — {w('assessment', lang).lower()} {o.assessment_year}")
     console.print(head)
     console.print(f"{w('ruleset', lang)}: {o.ruleset.id} v{o.ruleset.version} ({L(o.ruleset.title)}), "
