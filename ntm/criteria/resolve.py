@@ -76,7 +76,7 @@ class RTier:
     criteria: tuple[RCriterion, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Resolved:
     """Everything a decision depends on besides the evidence."""
 

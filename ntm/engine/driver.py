@@ -14,7 +14,7 @@ import durable_rules_engine as dre
 
 from ntm.errors import EngineFailure
 
-Action = Callable[[str, str, dict], "list[dict] | None"]
+Action = Callable[[str, str], "str | None"]
 
 
 def dumps(obj) -> str:
@@ -61,25 +61,34 @@ class Ruleset:
         if not res:
             return 0
         msgs = res[1]
+        prefix = '[{"sid":' + dumps(sid) + ","
         n = 0
         while msgs:
             n += 1
             if n > max_actions:
                 dre.abandon_action(self.handle, offset)
                 raise EngineFailure(f"action budget exceeded ({max_actions}): probable rule loop")
-            (rname, frames), = json.loads(msgs).items()
+            rname = _rule_name(msgs)
             try:
-                derived = self.actions[rname](sid, rname, frames)
+                derived = self.actions[rname](sid, rname)
             except BaseException:
                 dre.abandon_action(self.handle, offset)
                 raise
             if derived:
-                for f in derived:
-                    f["sid"] = sid
+                # derived is the fact's JSON without its opening brace, serialised once at compile time
                 try:
-                    dre.assert_facts(self.handle, dumps(derived))
+                    dre.assert_facts(self.handle, prefix + derived + "]")
                 except Exception as e:
                     dre.abandon_action(self.handle, offset)
                     raise EngineFailure(f"durable-rules failed while chaining {rname}: {e}") from None
             msgs = dre.complete_and_start_action(self.handle, offset)
         return n
+
+
+def _rule_name(msgs: str) -> str:
+    """The fired rule's name: the first key of the action message (names are plain ASCII by construction)."""
+    end = msgs.find('"', 2)
+    name = msgs[2:end]
+    if msgs.startswith('{"') and "\\" not in name:
+        return name
+    return next(iter(json.loads(msgs)))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import weakref
 from dataclasses import dataclass
 from fractions import Fraction
 
 from ntm.criteria.dossier import Observation
 from ntm.criteria.resolve import Resolved
 from ntm.engine.compiler import SCALE, Compiled, compile_resolved
-from ntm.engine.driver import Ruleset
+from ntm.engine.driver import Ruleset, dumps
 
 Verdict = dict[tuple, str]
 
@@ -42,8 +43,16 @@ def evidence_facts(compiled: Compiled, obs: dict[str, Observation]) -> list[dict
     return facts
 
 
+_BY_RESOLVED: "weakref.WeakKeyDictionary[Resolved, str]" = weakref.WeakKeyDictionary()
+
+
 def compiled_for(res: Resolved) -> tuple[Compiled, Ruleset]:
+    """Compile once per resolved ruleset; equal compilations share one durable ruleset (by content hash)."""
+    sha = _BY_RESOLVED.get(res)
+    if sha is not None and sha in _CACHE:
+        return _CACHE[sha]
     comp = compile_resolved(res)
+    _BY_RESOLVED[res] = comp.sha256
     hit = _CACHE.get(comp.sha256)
     if hit is not None:
         return hit
@@ -53,18 +62,17 @@ def compiled_for(res: Resolved) -> tuple[Compiled, Ruleset]:
     holder: dict = {}
 
     def make_action(meta):
-        def action(sid, rname, frames):
+        body = dumps(meta.derive)[1:] if meta.derive else None
+
+        def action(sid, rname):
             st = holder["state"]
             st["trace"].append(rname)
             for key, status in meta.decides:
                 st["verdict"].setdefault(key, status)
-            if meta.derive is None:
+            if body is None or body in st["derived"]:
                 return None
-            k = json.dumps(meta.derive, sort_keys=True)
-            if k in st["derived"]:
-                return None
-            st["derived"].add(k)
-            return [dict(meta.derive)]
+            st["derived"].add(body)
+            return body
         return action
 
     actions = {name: make_action(m) for name, m in comp.meta.items()}
