@@ -68,6 +68,12 @@ def write_output(text: str, output: Optional[str], force: bool) -> None:
     if output is None:
         sys.stdout.write(text)
         return
+    if os.path.exists(output) and not os.path.isfile(output):
+        if os.path.isdir(output):
+            raise NtmInputError.single("is a folder; give a file name", file=output)
+        with open(output, "w", encoding="utf-8") as fh:  # a device or pipe (/dev/stdout): write, never replace
+            fh.write(text)
+        return
     if os.path.exists(output) and not force:
         raise NtmInputError.single("file exists; not overwriting it", file=output, hint="use --force to replace it")
     directory = os.path.dirname(os.path.abspath(output))

@@ -179,3 +179,23 @@ def test_typer_runner_bad_input(tmp_path):
 
     assert isinstance(result.exception, NtmInputError)
     assert "income_per_capita" in result.exception.render()
+
+
+def test_output_to_a_device_writes_through_it(tmp_path):
+    """`-o /dev/stdout` (or a pipe) must be written to, never renamed over: that would destroy the device."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    import threading
+
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, encoding="utf-8").read()))
+    reader.start()
+    path = write(tmp_path, "d.yaml", GOOD_UNIT + "facts: {}\n")
+    code, _ = run_cli("evaluate", path, "-f", "json", "-o", str(fifo))
+    reader.join(timeout=30)
+    assert code == 0 and got and got[0].startswith("{")
+    import stat
+
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    code, out = run_cli("evaluate", path, "-f", "json", "-o", str(tmp_path))
+    assert code == 2 and "folder" in out

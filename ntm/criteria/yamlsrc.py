@@ -16,6 +16,8 @@ import yaml
 from ntm.errors import NtmInputError, Problem
 
 MAX_BYTES = 20 * 1024 * 1024
+# libyaml's composer is ~10x faster; both are safe (composing builds nodes, it never constructs objects)
+_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_NODES = 500_000
 MAX_DEPTH = 64
 
@@ -72,7 +74,7 @@ def parse(text: str, path: str = "<input>") -> Source:
     if path.lower().endswith(".json"):
         _check_json(text, path)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         raise NtmInputError.single(
