@@ -44,7 +44,7 @@ class SchemaKind(str, enum.Enum):
     outcome = "outcome"
 
 
-def _console() -> Console:
+def console() -> Console:
     return Console(soft_wrap=True, width=max(100, Console().width), highlight=False, markup=False)
 
 
@@ -88,106 +88,15 @@ def write_output(text: str, output: Optional[str], force: bool) -> None:
         raise
 
 
-@app.command()
-def evaluate(
-    dossier: str = typer.Argument(..., help="Dossier file (YAML or JSON)."),
-    ruleset: Optional[str] = typer.Option(None, "--ruleset", "-r", help="Ruleset id or file (default: the one in force on the assessment date)."),
-    overlay: Optional[str] = typer.Option(None, "--overlay", help="Provincial overlay file (YAML)."),
-    tier: Optional[str] = typer.Option(None, "--tier", "-t", help="Only this tier (and the tiers it requires)."),
-    fmt: Fmt = typer.Option(Fmt.table, "--format", "-f", help="Output format."),
-    lang: Lang = typer.Option(Lang.vi, "--lang", help="Report language (Vietnamese by default)."),
-    require: Optional[str] = typer.Option(None, "--require", help="Exit with code 1 unless this tier is met."),
-    trace: bool = typer.Option(False, "--trace", help="Include the ordered list of fired rules (JSON)."),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
-    force: bool = typer.Option(False, "--force", help="Allow --output to replace an existing file."),
-) -> None:
-    """Evaluate a commune's dossier: which tiers are met, and exactly what is missing."""
-    from ntm.engine.evaluate import evaluate as run, gather, to_json
+def _register_commands() -> None:
+    """Every module in ntm/commands adds its commands to `app` on import (one module per area)."""
+    import importlib
+    import pkgutil
 
-    inputs = gather(dossier, ruleset, overlay)
-    outcome = run(inputs, trace=trace, tier=tier)
-    if require is not None and require not in [t.id for t in outcome.tiers]:
-        from ntm.errors import did_you_mean
+    import ntm.commands
 
-        ids = [t.id for t in outcome.tiers]
-        raise NtmInputError.single(f"unknown tier '{require}'", field="--require", expected="one of " + ", ".join(ids),
-                                   hint=did_you_mean(require, ids))
-    if fmt is Fmt.json:
-        write_output(to_json(outcome), output, force)
-    elif fmt is Fmt.markdown:
-        from ntm.report.markdown import render
-
-        write_output(render(outcome, lang.value), output, force)
-    else:
-        from ntm.report.terminal import render
-
-        if output:
-            console = Console(record=True, width=120, file=open(os.devnull, "w"), highlight=False, markup=False)
-            render(outcome, console, lang.value)
-            write_output(console.export_text(), output, force)
-        else:
-            render(outcome, _console(), lang.value)
-    if require is not None and outcome.tier(require).status != "met":
-        raise typer.Exit(1)
-
-
-@app.command()
-def schema(kind: SchemaKind = typer.Argument(..., help="Which JSON Schema to print.")) -> None:
-    """Print the JSON Schema of rulesets, dossiers, overlays or outcomes (for editors and other programs)."""
-    from ntm.criteria.dossier import Dossier
-    from ntm.criteria.model import Ruleset
-    from ntm.criteria.overlay import Overlay
-    from ntm.engine.outcome import Outcome
-
-    model = {"ruleset": Ruleset, "dossier": Dossier, "overlay": Overlay, "outcome": Outcome}[kind.value]
-    mode = "serialization" if kind is SchemaKind.outcome else "validation"
-    doc = model.model_json_schema(by_alias=True, mode=mode)
-    doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    doc["$id"] = f"https://ntm-rules.invalid/schema/{kind.value}.json"
-    sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
-
-
-@rulesets_app.command("list")
-def rulesets_list() -> None:
-    """The shipped rulesets and the periods they cover."""
-    from rich.table import Table
-
-    from ntm.criteria.loader import all_shipped
-
-    t = Table(box=None, header_style="bold", pad_edge=False)
-    for col in ("id", "version", "in force", "levels / tiers", "title", "sha256"):
-        t.add_column(col)
-    for lr in all_shipped():
-        rs = lr.ruleset
-        tiers = "; ".join(f"{ls.level}: {', '.join(x.id for x in ls.tiers)}" for ls in rs.levels)
-        t.add_row(rs.id, rs.version, f"{rs.effective.start} → {rs.effective.end or '…'}", tiers, rs.title.vi,
-                  lr.sha256[:12])
-    _console().print(t)
-
-
-@rulesets_app.command("show")
-def rulesets_show(
-    ruleset: str = typer.Argument(..., help="Ruleset id or file."),
-    fmt: Fmt = typer.Option(Fmt.table, "--format", "-f", help="table or json."),
-    region: Optional[str] = typer.Option(None, "--region", help="Show the values that apply in one region."),
-    year: Optional[int] = typer.Option(None, "--year", help="Assessment year for year-dependent values."),
-    lang: Lang = typer.Option(Lang.vi, "--lang"),
-) -> None:
-    """Criteria, indicators, facts and thresholds per region, with each value's provenance."""
-    from ntm.criteria.loader import load_ruleset
-    from ntm.report.ruleset_view import render_json, render_table
-
-    lr = load_ruleset(ruleset)
-    if region is not None and region not in [r.id for r in lr.ruleset.regions]:
-        from ntm.errors import did_you_mean
-
-        ids = [r.id for r in lr.ruleset.regions]
-        raise NtmInputError.single(f"unknown region '{region}'", field="--region", expected="one of " + ", ".join(ids),
-                                   hint=did_you_mean(region, ids))
-    if fmt is Fmt.json:
-        sys.stdout.write(render_json(lr))
-    else:
-        render_table(lr, _console(), region, year, lang.value)
+    for mod in sorted(m.name for m in pkgutil.iter_modules(ntm.commands.__path__)):
+        importlib.import_module(f"ntm.commands.{mod}")
 
 
 def main() -> None:
@@ -226,5 +135,9 @@ def _escape(s: str) -> str:
     return escape(s)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+_register_commands()
+
+if __name__ == "__main__":  # pragma: no cover - `python -m ntm.cli`: run the imported module, not this copy
+    from ntm import cli as _cli
+
+    _cli.main()

@@ -235,7 +235,9 @@ def observations(ld: LoadedDossier, rs: Ruleset, extra: dict | None = None) -> d
             continue
         where = ("facts", n if n in raw else d)
         line = src.line_of(where) if where[1] in items else None
-        if fact.id in out and out[fact.id].given_as == "value":
+        if extra and fact.id in extra:
+            continue  # a what-if value for the share replaces whatever its parts said
+        if fact.id in out and out[fact.id].given_as == "value" and not (extra and ({n, d} & set(extra))):
             problems.append(Problem(f"'{fact.id}' is given both directly and as {n}/{d}", file=path, line=line,
                                     field=f"facts.{fact.id}", hint="give either the share or its two parts, not both"))
             continue

@@ -1,0 +1,57 @@
+"""`ntm evaluate`: the council's view of one dossier."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from ntm.cli import Fmt, Lang, app, console, write_output
+from ntm.errors import NtmInputError
+
+
+@app.command()
+def evaluate(
+    dossier: str = typer.Argument(..., help="Dossier file (YAML or JSON)."),
+    ruleset: Optional[str] = typer.Option(None, "--ruleset", "-r", help="Ruleset id or file (default: the one in force on the assessment date)."),
+    overlay: Optional[str] = typer.Option(None, "--overlay", help="Provincial overlay file (YAML)."),
+    tier: Optional[str] = typer.Option(None, "--tier", "-t", help="Only this tier (and the tiers it requires)."),
+    fmt: Fmt = typer.Option(Fmt.table, "--format", "-f", help="Output format."),
+    lang: Lang = typer.Option(Lang.vi, "--lang", help="Report language (Vietnamese by default)."),
+    require: Optional[str] = typer.Option(None, "--require", help="Exit with code 1 unless this tier is met."),
+    trace: bool = typer.Option(False, "--trace", help="Include the ordered list of fired rules (JSON)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    force: bool = typer.Option(False, "--force", help="Allow --output to replace an existing file."),
+) -> None:
+    """Evaluate a commune's dossier: which tiers are met, and exactly what is missing."""
+    from ntm.engine.evaluate import evaluate as run, gather, to_json
+
+    inputs = gather(dossier, ruleset, overlay)
+    outcome = run(inputs, trace=trace, tier=tier)
+    if require is not None and require not in [t.id for t in outcome.tiers]:
+        from ntm.errors import did_you_mean
+
+        ids = [t.id for t in outcome.tiers]
+        raise NtmInputError.single(f"unknown tier '{require}'", field="--require", expected="one of " + ", ".join(ids),
+                                   hint=did_you_mean(require, ids))
+    if fmt is Fmt.json:
+        write_output(to_json(outcome), output, force)
+    elif fmt is Fmt.markdown:
+        from ntm.report.markdown import render
+
+        write_output(render(outcome, lang.value), output, force)
+    else:
+        from ntm.report.terminal import render
+
+        if output:
+            rec = Console(record=True, width=120, file=io.StringIO(), highlight=False, markup=False)
+            render(outcome, rec, lang.value)
+            write_output(rec.export_text(), output, force)
+        else:
+            render(outcome, console(), lang.value)
+    if require is not None and outcome.tier(require).status != "met":
+        raise typer.Exit(1)
