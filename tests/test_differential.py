@@ -161,7 +161,18 @@ def random_ruleset(draw):
 @given(random_ruleset())
 def test_engine_agrees_with_oracle_on_random_rulesets(case):
     rs, obs = case
-    assert_agree(resolve(rs, "commune", "R", 2020), obs)
+    from hypothesis import assume
+
+    from ntm.engine.compiler import compile_resolved
+    from ntm.errors import EngineFailure
+
+    res = resolve(rs, "commune", "R", 2020)
+    try:
+        compile_resolved(res)
+    except EngineFailure as e:  # the lint refusing a ruleset durable would crash on is correct behaviour
+        assert "distinct patterns" in str(e)
+        assume(False)
+    assert_agree(res, obs)
 
 
 @pytest.mark.slow

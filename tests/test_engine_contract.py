@@ -710,3 +710,41 @@ def test_state_fact_never_matches_type_tagged_rules():
         # the driver helper agrees, repeatedly
         for _ in range(3):
             assert run_batch(h, [{"t": "begin"}], budget=5) == ["begin"]
+
+
+def test_distinct_alpha_patterns_per_fact_limit_is_64_and_identical_ones_are_shared():
+    """Measured: a fact satisfying 65 *distinct* conditions segfaults the process, while 200 identical
+    patterns are shared. The compiler's lint (MAX_DISTINCT_PER_FACT) relies on both; run in a subprocess."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent('''
+        import json, sys, durable_rules_engine as dre
+        n, identical = int(sys.argv[1]), sys.argv[2] == "1"
+        rules = {"begin": {"all": [{"m": {"t": "begin"}}]}}
+        for i in range(n):
+            c = {"b": True} if identical else {"$gte": {"lo": i}}
+            rules["r%d" % i] = {"all": [{"m": {"$and": [{"t": "ev"}, {"f": "x"}, c]}}]}
+        h = dre.create_ruleset("p", json.dumps(rules))
+        code, off = dre.assert_facts(h, json.dumps([{"t": "begin", "sid": "a"},
+                                                    {"t": "ev", "f": "x", "b": True, "lo": 1000, "sid": "a"}]))
+        fired, res = 0, dre.start_action_for_state(h, off)
+        msgs = res[1] if res else None
+        while msgs:
+            fired += 1
+            msgs = dre.complete_and_start_action(h, off)
+        dre.delete_state(h, "a")
+        print(fired)
+    ''')
+    def run(n, identical):
+        return subprocess.run([sys.executable, "-c", code, str(n), "1" if identical else "0"],
+                              capture_output=True, text=True, timeout=60)
+    ok = run(64, False)
+    assert ok.returncode == 0 and ok.stdout.strip() == "65"
+    assert run(200, True).stdout.strip() == "201"
+    crash = run(65, False)
+    assert crash.returncode != 0  # the limit still exists: the lint must keep guarding it
+    from ntm.engine.compiler import MAX_DISTINCT_PER_FACT
+
+    assert MAX_DISTINCT_PER_FACT < 64

@@ -214,6 +214,7 @@ class Indicator(Strict):
     applies_if: Applicability | None = None
     citation: Citation
     note: StrictStr | None = None
+    effective: "Effective | None" = None  # an amendment adds or retires an indicator on a date
 
     @model_validator(mode="after")
     def _k_of_n(self) -> "Indicator":
@@ -235,9 +236,17 @@ class Criterion(Strict):
 
 
 class Tier(Strict):
+    """A status a unit can reach. `kind: recognition` holds the conditions for recognition (18/2022 Art. 4)
+    that sit beside the criteria and are reported separately; `when_flags`/`unless_flags` restrict a tier to
+    some units (towns, special districts without communes)."""
+
     id: Annotated[StrictStr, Field(pattern=SNAKE)]
     label: Text
+    kind: Literal["tier", "recognition"] = "tier"
     requires: Annotated[StrictStr, Field(pattern=SNAKE)] | None = None
+    when_flags: list[StrictStr] = []
+    unless_flags: list[StrictStr] = []
+    effective: "Effective | None" = None
     citation: Citation
     criteria: list[Criterion]
     note: Text | None = None
@@ -276,11 +285,23 @@ class Effective(Strict):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
 
+class Version(Strict):
+    """A dated version of the rules (an amendment): which one applied is part of every outcome."""
+
+    id: StrictStr
+    start: dt.date = Field(alias="from")
+    documents: list[StrictStr] = []
+    note: Text | None = None
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
 class Ruleset(Strict):
     id: Annotated[StrictStr, Field(pattern=ID)]
     version: StrictStr
     title: Text
     effective: Effective
+    versions: list[Version] = []
     documents: Annotated[list[Document], Field(min_length=1)]
     region_kind: Literal["region", "commune_group"] = "region"
     regions: Annotated[list[Region], Field(min_length=1)]
@@ -426,6 +447,22 @@ def consistency_errors(rs: Ruleset) -> list[tuple[tuple, str]]:
                     errs.append((tloc + ("value",), f"value {th.value} is outside the fact's range {fact.range.min}..{fact.range.max} ({fact.unit})"))
                 elif _too_precise(th.value):
                     errs.append((tloc + ("value",), "at most 6 decimal places"))
+    for li, ls in enumerate(rs.levels):
+        for ti, t in enumerate(ls.tiers):
+            for key in ("when_flags", "unless_flags"):
+                for fl in getattr(t, key):
+                    if fl not in flag_ids:
+                        errs.append((("levels", li, "tiers", ti, key), f"unknown unit flag '{fl}'"))
+            if t.kind == "recognition" and t.requires:
+                errs.append((("levels", li, "tiers", ti, "requires"), "recognition conditions do not require a tier"))
+    for vi, v in enumerate(rs.versions):
+        if v.start < rs.effective.start or (rs.effective.end and v.start > rs.effective.end):
+            errs.append((("versions", vi, "from"), f"version {v.id} starts outside the ruleset's effective period"))
+        for d in v.documents:
+            if d not in doc_ids:
+                errs.append((("versions", vi, "documents"), f"unknown document '{d}'"))
+    for i, d in _dupes([v.id for v in rs.versions]):
+        errs.append((("versions", i, "id"), f"version '{d}' is defined twice"))
     for ri, rr in enumerate(rs.region_rules):
         rl = ("region_rules", ri)
         if rr.use_region not in region_ids:
@@ -446,3 +483,7 @@ def _too_precise(v: float | int) -> bool:
 
 
 CODE_RE = re.compile(CODE)
+
+
+Indicator.model_rebuild()
+Tier.model_rebuild()

@@ -6,6 +6,7 @@ on how the YAML happened to be written, and every resolved value still knows whe
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
@@ -69,6 +70,7 @@ class RCriterion:
 class RTier:
     id: str
     label: Text
+    kind: str
     requires: str | None
     region: str
     region_reason: str | None
@@ -89,6 +91,8 @@ class Resolved:
     tiers: tuple[RTier, ...]
     overlay_id: str | None = None
     fact_types: dict[str, str] = field(default_factory=dict)
+    as_of: dt.date | None = None
+    version: str | None = None  # the dated version (amendment) in force on as_of
 
     def tier(self, tid: str) -> RTier:
         return next(t for t in self.tiers if t.id == tid)
@@ -157,20 +161,41 @@ def _resolve_threshold(rs, th: Threshold, op: str, region: str, year: int, flags
     return RThreshold(value, Provenance(cell.status, cell.note, cell.set_by, source))
 
 
+def in_force(eff, as_of: dt.date | None) -> bool:
+    if eff is None or as_of is None:
+        return True
+    return eff.start <= as_of and (eff.end is None or as_of <= eff.end)
+
+
+def version_on(rs: Ruleset, as_of: dt.date | None) -> str:
+    """The id of the latest dated version starting on or before as_of (the ruleset's own version if none)."""
+    if as_of is None or not rs.versions:
+        return rs.version
+    started = [v for v in rs.versions if v.start <= as_of]
+    return max(started, key=lambda v: v.start).id if started else rs.version
+
+
 def resolve(rs: Ruleset, level: str, region: str, year: int, flags: tuple[str, ...] = (),
-            overlay: LoadedOverlay | None = None) -> Resolved:
+            overlay: LoadedOverlay | None = None, as_of: dt.date | None = None) -> Resolved:
     ls = rs.level(level)
     if ls is None:
         raise NtmInputError.single(f"ruleset {rs.id} has no criteria for level '{level}'", field="unit.level",
                                    expected="one of " + ", ".join(x.level for x in rs.levels))
     flags = tuple(sorted(set(flags)))
+    applicable = {t.id for t in ls.tiers
+                  if all(f in flags for f in t.when_flags) and not any(f in flags for f in t.unless_flags)
+                  and in_force(t.effective, as_of)}
     tiers = []
     for t in ls.tiers:
+        if t.id not in applicable or (t.requires and t.requires not in applicable):
+            continue
         t_region, why = applied_region(rs, t.id, region, flags)
         crits = []
         for c in t.criteria:
             inds = []
             for ind in c.indicators:
+                if not in_force(ind.effective, as_of):
+                    continue
                 conds = []
                 for k, cond in enumerate(ind.conditions):
                     th = _resolve_threshold(rs, cond.threshold, cond.op, t_region, year, flags, frozenset())
@@ -184,8 +209,9 @@ def resolve(rs: Ruleset, level: str, region: str, year: int, flags: tuple[str, .
                     conds.append(RCondition(k, cond.fact, cond.op, th, cond.label, citation))
                 inds.append(RIndicator(t.id, c.number, ind.code, ind.label, ind.unit, tuple(conds), ind.required,
                                        ind.applies_if.fact if ind.applies_if else None, ind.citation))
-            crits.append(RCriterion(t.id, c.number, c.name, tuple(inds)))
-        tiers.append(RTier(t.id, t.label, t.requires, t_region, why, t.citation, tuple(crits)))
+            if inds:
+                crits.append(RCriterion(t.id, c.number, c.name, tuple(inds)))
+        tiers.append(RTier(t.id, t.label, t.kind, t.requires, t_region, why, t.citation, tuple(crits)))
     return Resolved(rs.id, rs.version, level, region, year, flags, tuple(tiers),
                     overlay.overlay.overlay.id if overlay else None,
-                    {f.id: f.type for f in rs.facts})
+                    {f.id: f.type for f in rs.facts}, as_of, version_on(rs, as_of))
