@@ -63,6 +63,18 @@ def _main(
     """Nông thôn mới (NTM) criteria as code."""
 
 
+def parse_date(text: Optional[str], option: str):
+    """A YYYY-MM-DD option value, or a clear error."""
+    import datetime as dt
+
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise NtmInputError.single(f"'{text}' is not a date", field=option, expected="YYYY-MM-DD") from None
+
+
 def write_output(text: str, output: Optional[str], force: bool) -> None:
     """Write atomically; never overwrite what a user has unless asked to."""
     if output is None:

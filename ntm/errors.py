@@ -18,10 +18,9 @@ class Problem:
     hint: str | None = None
 
     def render(self) -> str:
-        where = self.file or "<input>"
-        if self.line is not None:
-            where += f":{self.line}"
-        text = f"{where}: "
+        text = ""
+        if self.file:
+            text = self.file + (f":{self.line}" if self.line is not None else "") + ": "
         if self.field:
             text += f"{self.field}: "
         text += self.message

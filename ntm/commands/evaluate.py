@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from ntm.cli import Fmt, Lang, app, console, write_output
+from ntm.cli import Fmt, Lang, app, console, parse_date, write_output
 from ntm.errors import NtmInputError
 
 
@@ -19,6 +19,8 @@ def evaluate(
     dossier: str = typer.Argument(..., help="Dossier file (YAML or JSON)."),
     ruleset: Optional[str] = typer.Option(None, "--ruleset", "-r", help="Ruleset id or file (default: the one in force on the assessment date)."),
     overlay: Optional[str] = typer.Option(None, "--overlay", help="Provincial overlay file (YAML)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Judge by the rules in force on this date "
+                                        "(YYYY-MM-DD; default: the dossier's assessment date)."),
     tier: Optional[str] = typer.Option(None, "--tier", "-t", help="Only this tier (and the tiers it requires)."),
     fmt: Fmt = typer.Option(Fmt.table, "--format", "-f", help="Output format."),
     lang: Lang = typer.Option(Lang.vi, "--lang", help="Report language (Vietnamese by default)."),
@@ -30,8 +32,9 @@ def evaluate(
     """Evaluate a commune's dossier: which tiers are met, and exactly what is missing."""
     from ntm.engine.evaluate import evaluate as run, gather, to_json
 
-    inputs = gather(dossier, ruleset, overlay)
-    outcome = run(inputs, trace=trace, tier=tier)
+    when = parse_date(as_of, "--as-of")
+    inputs = gather(dossier, ruleset, overlay, when)
+    outcome = run(inputs, trace=trace, tier=tier, as_of=when)
     if require is not None and require not in [t.id for t in outcome.tiers]:
         from ntm.errors import did_you_mean
 

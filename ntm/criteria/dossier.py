@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
 
@@ -69,10 +69,37 @@ class Assessment(Strict):
         return self.date if self.date is not None else dt.date(self.year, 12, 31)
 
 
+class Decision(Strict):
+    """The recognition decision (quyết định công nhận) behind a declared status."""
+
+    number: Annotated[StrictStr, Field(min_length=1)]
+    date: dt.date
+    issuer: StrictStr | None = None
+
+
+class CommuneRef(Strict):
+    """A commune of a district: its dossier (evaluated in the same run) or its declared, decided status."""
+
+    code: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    dossier: StrictStr | None = None
+    status: Literal["none", "standard", "advanced", "model"] | None = None
+    decision: Decision | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "CommuneRef":
+        if (self.dossier is None) == (self.status is None):
+            raise ValueError("give either the commune's dossier (a file) or its declared status, not both")
+        if self.status not in (None, "none") and self.decision is None:
+            raise ValueError(f"a declared status '{self.status}' needs the recognition decision (number, date)")
+        return self
+
+
 class Dossier(Strict):
     unit: Unit
     assessment: Assessment
     ruleset: StrictStr | None = None
+    communes: list[CommuneRef] = []
     facts: dict[StrictStr, Any] = Field(
         default={}, description="fact id -> value, or {value, evidence: {document, date, note}, note}")
     note: StrictStr | None = None

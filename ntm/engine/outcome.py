@@ -132,8 +132,24 @@ class UnitOut(Out):
 class RulesetOut(Out):
     id: str
     version: str
+    version_in_force: str
+    as_of: dt.date | None
     sha256: str
     title: Label
+
+
+class CommuneOut(Out):
+    """One commune of a district, and whether it holds the district back."""
+
+    code: str
+    name: str
+    source: Literal["dossier", "declared"]
+    dossier: str | None
+    decision_number: str | None
+    decision_date: dt.date | None
+    tiers: dict[str, Literal["met", "not_met", "indeterminate"]]
+    highest_tier: str | None
+    holding_back: bool
 
 
 class OverlayOut(Out):
@@ -157,6 +173,8 @@ class Summary(Out):
     tiers_met: list[str]
     highest_tier: str | None
     decided_by_provisional: bool
+    recognition: Literal["met", "not_met", "indeterminate"] | None
+    communes_holding_back: list[str] | None
 
 
 class Outcome(Out):
@@ -168,6 +186,8 @@ class Outcome(Out):
     overlay: OverlayOut | None
     summary: Summary
     tiers: list[TierOut]
+    recognition: TierOut | None
+    communes: list[CommuneOut] | None
     engine: EngineOut
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -244,7 +264,7 @@ def _condition(T, ind: RIndicator, c: RCondition, verdict, obs, facts) -> Condit
 
 
 def build(res: Resolved, obs: dict[str, Observation], verdict: dict, facts: dict, *, unit, assessment, ruleset,
-          overlay, engine) -> Outcome:
+          overlay, engine, communes=None) -> Outcome:
     tiers: list[TierOut] = []
     status_of: dict[str, str] = {}
     for tier in res.tiers:
@@ -304,10 +324,16 @@ def build(res: Resolved, obs: dict[str, Observation], verdict: dict, facts: dict
             missing_evidence=missing_ev, missing_thresholds=missing_th, decided_by_provisional=by_prov,
             provisional_thresholds=prov, citation=_citation(tier.citation), criteria=crits,
         ))
+    kinds = {t.id: t.kind for t in res.tiers}
+    recognition = next((t for t in tiers if kinds[t.id] == "recognition"), None)
+    tiers = [t for t in tiers if kinds[t.id] != "recognition"]
     met = [t.id for t in tiers if t.status == "met"]
     return Outcome(
         schema_=SCHEMA, unit=unit, assessment_year=assessment[0], assessment_date=assessment[1], ruleset=ruleset,
-        overlay=overlay, summary=Summary(tiers_met=met, highest_tier=met[-1] if met else None,
-                                         decided_by_provisional=any(t.decided_by_provisional for t in tiers)),
-        tiers=tiers, engine=engine,
+        overlay=overlay, summary=Summary(
+            tiers_met=met, highest_tier=met[-1] if met else None,
+            decided_by_provisional=any(t.decided_by_provisional for t in tiers),
+            recognition=recognition.status if recognition else None,
+            communes_holding_back=None if communes is None else [c.code for c in communes if c.holding_back]),
+        tiers=tiers, recognition=recognition, communes=communes, engine=engine,
     )
