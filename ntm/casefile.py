@@ -105,7 +105,8 @@ def run_case(cf: CaseFile, case: Case, path: str, ruleset_path: str | None = Non
     # the oracle must agree with the engine on every status, not only the expected ones
     ref = oracle.evaluate(resolved_for(inp), observations(inp.dossier, lr.ruleset))
     got = {}
-    for t in outcome.tiers:
+    every_tier = outcome.tiers + ([outcome.recognition] if outcome.recognition else [])
+    for t in every_tier:
         got[("tier", t.id)] = t.status
         for c in t.criteria:
             got[("crit", t.id, c.number)] = c.status
@@ -118,7 +119,7 @@ def run_case(cf: CaseFile, case: Case, path: str, ruleset_path: str | None = Non
         if status in ("met", "not_met", "pass", "fail", "not_applicable") and ref.get(key) != status:
             fails.append(f"engine and oracle disagree on {key}: engine {status}, oracle {ref.get(key)}")
     e = case.expect
-    by_id = {t.id: t for t in outcome.tiers}
+    by_id = {t.id: t for t in every_tier}
     for tier, want in e.tiers.items():
         have = by_id[tier].status if tier in by_id else "absent"
         if have != want:

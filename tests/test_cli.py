@@ -108,7 +108,10 @@ def test_trace_is_the_ordered_engine_firing_list():
     o = outcome(GOOD, "--overlay", OVERLAY, "--trace")
     assert o["engine"]["name"] == "durable-rules" and o["engine"]["version"] == "2.0.28"
     assert o["engine"]["firings"] == len(o["engine"]["trace"])
-    assert o["engine"]["trace"][-1] == "tier|standard|met"
+    trace = o["engine"]["trace"]
+    assert "tier|standard|met" in trace
+    # chaining order: every standard indicator decision precedes the tier decision that joins them
+    assert max(i for i, r in enumerate(trace) if r.startswith("ind|standard|")) < trace.index("tier|standard|met")
 
 
 def test_version_and_rulesets_commands():

@@ -272,6 +272,7 @@ class RegionRule(Strict):
 
     id: Annotated[StrictStr, Field(pattern=SNAKE)]
     label: Text
+    level: Level = "commune"
     use_region: StrictStr
     tiers: Annotated[list[StrictStr], Field(min_length=1)]
     when_flags_any: Annotated[list[Annotated[list[StrictStr], Field(min_length=1)]], Field(min_length=1)]
@@ -378,6 +379,7 @@ def consistency_errors(rs: Ruleset) -> list[tuple[tuple, str]]:
         errs.append((("effective",), "effective.to is before effective.from"))
 
     all_tiers: dict[str, Tier] = {}
+    level_tiers: dict[tuple[str, str], Tier] = {}
     for li, ls in enumerate(rs.levels):
         tier_ids = [t.id for t in ls.tiers]
         for ti, d in _dupes(tier_ids):
@@ -386,6 +388,7 @@ def consistency_errors(rs: Ruleset) -> list[tuple[tuple, str]]:
         for ti, t in enumerate(ls.tiers):
             tl = ("levels", li, "tiers", ti)
             all_tiers[t.id] = t
+            level_tiers[(ls.level, t.id)] = t
             if t.requires is not None and t.requires not in tier_ids:
                 errs.append((tl + ("requires",), f"requires unknown tier '{t.requires}' (known: {', '.join(tier_ids)})"))
             seen, cur = set(), t.id
@@ -399,9 +402,13 @@ def consistency_errors(rs: Ruleset) -> list[tuple[tuple, str]]:
                 errs.append((tl + ("citation", "document"), f"unknown document '{t.citation.document}'"))
             for ci, d in _dupes([c.number for c in t.criteria]):
                 errs.append((tl + ("criteria", ci, "number"), f"criterion {d} is defined twice in tier '{t.id}'"))
-            codes = [(ci, ii, i.code) for ci, c in enumerate(t.criteria) for ii, i in enumerate(c.indicators)]
-            for k, d in _dupes([c for _, _, c in codes]):
-                ci, ii, _ = codes[k]
+            codes = [(ci, ii, i) for ci, c in enumerate(t.criteria) for ii, i in enumerate(c.indicators)]
+            for k, d in _dupes([i.code for _, _, i in codes]):
+                ci, ii, ind = codes[k]
+                # the same code may return in a later wording, if the two never apply on the same day
+                earlier = [i for _, _, i in codes[:k] if i.code == d]
+                if all(_disjoint(ind.effective, e.effective) for e in earlier):
+                    continue
                 errs.append((tl + ("criteria", ci, "indicators", ii, "code"), f"indicator {d} is defined twice in tier '{t.id}'"))
     for loc, ls, t, c, ind in iter_indicators(rs):
         if ind.citation.document not in doc_ids:
@@ -428,7 +435,7 @@ def consistency_errors(rs: Ruleset) -> list[tuple[tuple, str]]:
                     if region not in region_ids:
                         errs.append((tloc + ("by_region", region), f"unknown region '{region}' (known: {', '.join(region_ids)})"))
                 if th.ref:
-                    target = all_tiers.get(th.ref.tier)
+                    target = level_tiers.get((ls.level, th.ref.tier))
                     hit = None
                     if target:
                         hit = next((i for cr in target.criteria for i in cr.indicators if i.code == th.ref.indicator), None)
@@ -475,6 +482,12 @@ def consistency_errors(rs: Ruleset) -> list[tuple[tuple, str]]:
                 if fl not in flag_ids:
                     errs.append((rl + ("when_flags_any",), f"unknown unit flag '{fl}'"))
     return errs
+
+
+def _disjoint(a: "Effective | None", b: "Effective | None") -> bool:
+    if a is None or b is None:
+        return False
+    return (a.end is not None and a.end < b.start) or (b.end is not None and b.end < a.start)
 
 
 def _too_precise(v: float | int) -> bool:

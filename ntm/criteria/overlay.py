@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StrictStr
 
@@ -30,6 +30,7 @@ class OverlayInfo(Strict):
 
 
 class ThresholdOverride(Strict):
+    level: Literal["commune", "district", "village", "province"] = "commune"
     tier: Annotated[StrictStr, Field(pattern=SNAKE)]
     indicator: Annotated[StrictStr, Field(pattern=CODE)]
     condition: Annotated[int, Field(ge=0)] = 0
@@ -48,9 +49,9 @@ class LoadedOverlay:
     path: str
     sha256: str
 
-    def override_for(self, tier: str, code: str, k: int) -> ThresholdOverride | None:
+    def override_for(self, level: str, tier: str, code: str, k: int) -> ThresholdOverride | None:
         for o in self.overlay.thresholds:
-            if (o.tier, o.indicator, o.condition) == (tier, code, k):
+            if (o.level, o.tier, o.indicator, o.condition) == (level, tier, code, k):
                 return o
         return None
 
@@ -66,21 +67,23 @@ def load_overlay(path: str, ruleset: Ruleset) -> LoadedOverlay:
         problems.append(Problem(
             f"overlay is for ruleset '{ov.overlay.ruleset}', but the dossier is judged by '{ruleset.id}'",
             file=path, line=src.line_of(("overlay", "ruleset")), field="overlay.ruleset"))
-    tiers = {t.id: t for ls in ruleset.levels for t in ls.tiers}
+    tiers = {(ls.level, t.id): t for ls in ruleset.levels for t in ls.tiers}
     doc_ids = {d.id for d in ruleset.documents} | {d.id for d in ov.overlay.documents}
     seen = set()
     for i, o in enumerate(ov.thresholds):
         loc = ("thresholds", i)
         line = src.line_of(loc)
-        key = (o.tier, o.indicator, o.condition)
+        key = (o.level, o.tier, o.indicator, o.condition)
         if key in seen:
             problems.append(Problem(f"{o.tier} {o.indicator} condition {o.condition} is overridden twice",
                                     file=path, line=line, field=field_path(loc)))
         seen.add(key)
-        tier = tiers.get(o.tier)
+        tier = tiers.get((o.level, o.tier))
         if tier is None:
-            problems.append(Problem(f"unknown tier '{o.tier}'", file=path, line=src.line_of(loc + ("tier",)),
-                                    field=field_path(loc + ("tier",)), hint=did_you_mean(o.tier, tiers)))
+            known = [t for lv, t in tiers if lv == o.level]
+            problems.append(Problem(f"level {o.level} has no tier '{o.tier}'", file=path,
+                                    line=src.line_of(loc + ("tier",)), field=field_path(loc + ("tier",)),
+                                    hint=did_you_mean(o.tier, known)))
             continue
         ind = next((x for c in tier.criteria for x in c.indicators if x.code == o.indicator), None)
         if ind is None:

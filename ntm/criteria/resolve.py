@@ -116,9 +116,10 @@ def pick(th: Threshold, region: str, year: int) -> tuple[Threshold | None, str |
             return cur, None
 
 
-def applied_region(rs: Ruleset, tier: str, region: str, flags: tuple[str, ...]) -> tuple[str, str | None]:
+def applied_region(rs: Ruleset, tier: str, region: str, flags: tuple[str, ...],
+                   level: str = "commune") -> tuple[str, str | None]:
     for rule in rs.region_rules:
-        if tier in rule.tiers and any(all(f in flags for f in group) for group in rule.when_flags_any):
+        if rule.level == level and tier in rule.tiers and any(all(f in flags for f in group) for group in rule.when_flags_any):
             if rule.use_region != region:
                 return rule.use_region, f"{rule.id}: {rule.label.vi} ({rule.citation.render()})"
             return region, None
@@ -131,7 +132,8 @@ def _quantise(v: Decimal, op: str) -> Decimal:
     return q.normalize() if q != q.to_integral_value() else q.to_integral_value()
 
 
-def _resolve_threshold(rs, th: Threshold, op: str, region: str, year: int, flags, seen, source="national") -> RThreshold:
+def _resolve_threshold(rs, th: Threshold, op: str, region: str, year: int, flags, seen, source="national",
+                       level: str = "commune") -> RThreshold:
     cell, reason = pick(th, region, year)
     if cell is None:
         return RThreshold(None, Provenance("missing", reason, "national", source), reason)
@@ -140,11 +142,12 @@ def _resolve_threshold(rs, th: Threshold, op: str, region: str, year: int, flags
         key = (ref.tier, ref.indicator, ref.condition)
         if key in seen:
             raise NtmInputError.single(f"threshold references form a cycle through {ref.tier} {ref.indicator}")
-        target_tier = next(t for ls in rs.levels for t in ls.tiers if t.id == ref.tier)
+        target_tier = next(t for t in rs.level(level).tiers if t.id == ref.tier)
         target_ind = next(i for c in target_tier.criteria for i in c.indicators if i.code == ref.indicator)
-        t_region, _ = applied_region(rs, ref.tier, region, flags)
+        t_region, _ = applied_region(rs, ref.tier, region, flags, level)
         target = _resolve_threshold(rs, target_ind.conditions[ref.condition].threshold,
-                                    target_ind.conditions[ref.condition].op, t_region, year, flags, seen | {key}, source)
+                                    target_ind.conditions[ref.condition].op, t_region, year, flags, seen | {key}, source,
+                                    level)
         factor = Decimal(str(ref.factor))
         desc = f"{factor} × {ref.tier} {ref.indicator} threshold"
         if target.value is None or isinstance(target.value, bool):
@@ -182,6 +185,8 @@ def resolve(rs: Ruleset, level: str, region: str, year: int, flags: tuple[str, .
         raise NtmInputError.single(f"ruleset {rs.id} has no criteria for level '{level}'", field="unit.level",
                                    expected="one of " + ", ".join(x.level for x in rs.levels))
     flags = tuple(sorted(set(flags)))
+    if as_of is None:
+        as_of = dt.date(year, 12, 31)  # the rules in force at the end of the assessment year
     applicable = {t.id for t in ls.tiers
                   if all(f in flags for f in t.when_flags) and not any(f in flags for f in t.unless_flags)
                   and in_force(t.effective, as_of)}
@@ -189,7 +194,7 @@ def resolve(rs: Ruleset, level: str, region: str, year: int, flags: tuple[str, .
     for t in ls.tiers:
         if t.id not in applicable or (t.requires and t.requires not in applicable):
             continue
-        t_region, why = applied_region(rs, t.id, region, flags)
+        t_region, why = applied_region(rs, t.id, region, flags, level)
         crits = []
         for c in t.criteria:
             inds = []
@@ -198,12 +203,13 @@ def resolve(rs: Ruleset, level: str, region: str, year: int, flags: tuple[str, .
                     continue
                 conds = []
                 for k, cond in enumerate(ind.conditions):
-                    th = _resolve_threshold(rs, cond.threshold, cond.op, t_region, year, flags, frozenset())
+                    th = _resolve_threshold(rs, cond.threshold, cond.op, t_region, year, flags, frozenset(),
+                                            level=level)
                     citation = ind.citation
-                    ov = overlay.override_for(t.id, ind.code, k) if overlay else None
+                    ov = overlay.override_for(level, t.id, ind.code, k) if overlay else None
                     if ov is not None:
                         local = _resolve_threshold(rs, ov.threshold, cond.op, t_region, year, flags, frozenset(),
-                                                   source=f"overlay {overlay.overlay.overlay.id}")
+                                                   source=f"overlay {overlay.overlay.overlay.id}", level=level)
                         if local.value is not None:
                             th, citation = local, ov.citation
                     conds.append(RCondition(k, cond.fact, cond.op, th, cond.label, citation))
