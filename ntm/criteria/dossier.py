@@ -205,7 +205,9 @@ def observations(ld: LoadedDossier, rs: Ruleset, extra: dict | None = None) -> d
         fname = ".".join(str(p) for p in loc) if loc[0] == "facts" else f"--set {fid}"
         fact = catalogue.get(fid)
         if fact is None:
-            hint = did_you_mean(fid, catalogue) or "run `ntm rulesets show " + rs.id + "` for the fact ids"
+            hint = did_you_mean(fid, catalogue) or (
+                "run `ntm rulesets show " + rs.id + "` for the fact ids; a provincial fact needs the overlay "
+                "that defines it (--overlay)")
             problems.append(Problem(f"unknown fact '{fid}'", file=path, line=line, field=fname, hint=hint))
             continue
         if fact.level != level:

@@ -12,7 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StrictStr
 
-from ntm.criteria.model import CODE, SNAKE, Citation, Document, Ruleset, Strict, Text, Threshold, _walk_thresholds
+from ntm.criteria.model import (CODE, SNAKE, Citation, Criterion, Document, Fact, Indicator, Ruleset, Strict, Text,
+                                Threshold, _walk_thresholds, consistency_errors)
 from ntm.criteria.validation import field_path, validate
 from ntm.criteria.yamlsrc import parse, read_text
 from ntm.errors import NtmInputError, Problem, did_you_mean
@@ -38,9 +39,21 @@ class ThresholdOverride(Strict):
     citation: Citation
 
 
+class IndicatorAddition(Strict):
+    """A provincial indicator added to a criterion (or to a new provincial criterion) of a tier."""
+
+    level: Literal["commune", "district", "village", "province"] = "commune"
+    tier: Annotated[StrictStr, Field(pattern=SNAKE)]
+    criterion: Annotated[StrictStr, Field(pattern=CODE)]
+    criterion_name: Text | None = None  # required when the criterion is new
+    indicator: Indicator
+
+
 class Overlay(Strict):
     overlay: OverlayInfo
     thresholds: list[ThresholdOverride] = []
+    facts: list[Fact] = []
+    indicators: list[IndicatorAddition] = []
 
 
 @dataclass(frozen=True)
@@ -112,7 +125,42 @@ def load_overlay(path: str, ruleset: Ruleset) -> LoadedOverlay:
                                         field=field_path(loc + ("threshold",) + tloc)))
     if problems:
         raise NtmInputError(problems)
+    if ov.facts or ov.indicators:
+        try:
+            merged = merge(ruleset, ov)
+        except ValueError as e:
+            raise NtmInputError.single(str(e), file=path) from None
+        errs = consistency_errors(merged)
+        if errs:
+            raise NtmInputError([Problem(f"after adding the overlay's facts and indicators: {msg}", file=path)
+                                 for _, msg in errs])
     return LoadedOverlay(ov, path, sha256_text(text))
+
+
+def merge(rs: Ruleset, ov: Overlay) -> Ruleset:
+    """The ruleset with the overlay's provincial facts and indicators added (national content unchanged)."""
+    if not ov.facts and not ov.indicators:
+        return rs
+    clash = {f.id for f in rs.facts} & {f.id for f in ov.facts}
+    if clash:
+        raise ValueError(f"overlay redefines national fact(s) {', '.join(sorted(clash))}; use new fact ids")
+    data = rs.model_dump(by_alias=True, exclude_unset=True)
+    data["facts"] += [f.model_dump(by_alias=True, exclude_unset=True) for f in ov.facts]
+    docs = {d["id"] for d in data["documents"]}
+    data["documents"] += [d.model_dump(by_alias=True, exclude_unset=True) for d in ov.overlay.documents if d.id not in docs]
+    for add in ov.indicators:
+        ls = next((x for x in data["levels"] if x["level"] == add.level), None)
+        tier = next((t for t in (ls or {}).get("tiers", []) if t["id"] == add.tier), None)
+        if tier is None:
+            raise ValueError(f"level {add.level} has no tier '{add.tier}' to add indicator {add.indicator.code} to")
+        crit = next((c for c in tier["criteria"] if c["number"] == add.criterion), None)
+        if crit is None:
+            if add.criterion_name is None:
+                raise ValueError(f"criterion {add.criterion} is new in tier '{add.tier}': give criterion_name")
+            crit = {"number": add.criterion, "name": add.criterion_name.model_dump(exclude_unset=True), "indicators": []}
+            tier["criteria"].append(crit)
+        crit["indicators"].append(add.indicator.model_dump(by_alias=True, exclude_unset=True))
+    return Ruleset.model_validate(data, strict=False)
 
 
 def _cells(th: Threshold, regions: list[str], years: list[int]):

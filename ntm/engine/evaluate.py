@@ -53,6 +53,11 @@ def gather(dossier_path: str, ruleset: str | None = None, overlay: str | None = 
                     p.field = "--as-of"
             raise
     lo = load_overlay(overlay, lr.ruleset) if overlay else None
+    if lo is not None and (lo.overlay.facts or lo.overlay.indicators):
+        from ntm.criteria.loader import LoadedRuleset
+        from ntm.criteria.overlay import merge
+
+        lr = LoadedRuleset(merge(lr.ruleset, lo.overlay), lr.path, lr.sha256)  # the file hash stays the national one
     return Inputs(ld, lr, lo)
 
 
@@ -85,10 +90,7 @@ def district_communes(inp: Inputs, as_of: dt.date | None) -> tuple[list[out.Comm
         seen.add(ref.code)
         if ref.dossier is not None:
             path = os.path.join(base, ref.dossier)
-            lo = inp.overlay
-            cin = gather(path, inp.ruleset.path, None)
-            if lo is not None:
-                cin = Inputs(cin.dossier, cin.ruleset, lo)
+            cin = gather(path, inp.ruleset.path, inp.overlay.path if inp.overlay else None)
             cu = cin.dossier.dossier.unit
             if cu.level != "commune" or cu.code != ref.code:
                 raise NtmInputError.single(

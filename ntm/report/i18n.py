@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 WORDS = {
     "met": ("Đạt", "Met"),
     "not_met": ("Chưa đạt", "Not met"),
@@ -38,6 +40,14 @@ WORDS = {
     "none": ("không có", "none"),
     "result": ("Kết quả", "Result"),
     "provenance": ("Nguồn ngưỡng", "Threshold provenance"),
+    "version_in_force": ("phiên bản áp dụng", "version in force"),
+    "as_of": ("tại ngày", "as of"),
+    "recognition_also": ("Đạt tiêu chí, nhưng để được công nhận còn cần đáp ứng các điều kiện trên.",
+                         "Meets the criteria, but recognition also needs the conditions above."),
+    "commune": ("Xã", "Commune"),
+    "highest": ("Mức cao nhất", "Highest tier"),
+    "source": ("Nguồn", "Source"),
+    "holding_back": ("chưa đạt chuẩn — làm huyện chưa đạt", "not standard — holds the district back"),
     "verified": ("đã đối chiếu", "verified"),
     "provisional": ("tạm tính", "provisional"),
 }
@@ -80,3 +90,29 @@ def observed_text(value, unit: str, lang: str) -> str:
     if isinstance(value, bool):
         return fmt_num(value, lang)
     return f"{fmt_num(value, lang)}{'%' if unit == '%' else ' ' + unit}"
+
+
+_REASONS = [
+    (re.compile(r"^set by the province \(no national value\)$"),
+     "do tỉnh quy định (không có giá trị quốc gia)"),
+    (re.compile(r"^no value known for this threshold$"), "chưa có giá trị (chưa chép được từ văn bản gốc)"),
+    (re.compile(r"^no threshold for assessment year (\d+) \(the table covers (\d+)–(\d+)\); it is not borrowed from another year$"),
+     r"không có ngưỡng cho năm đánh giá \1 (bảng chỉ có \2–\3); không lấy ngưỡng của năm khác"),
+    (re.compile(r"^no threshold for region (.+)$"), r"không có ngưỡng cho vùng \1"),
+]
+SET_BY = {"national": ("quốc gia", "national"), "province": ("tỉnh", "province")}
+
+
+def reason_text(reason: str | None, lang: str) -> str:
+    """Threshold reasons are recorded in English in the JSON; the Vietnamese report translates the known ones."""
+    if not reason or lang == "en":
+        return reason or ""
+    for pattern, vi in _REASONS:
+        if pattern.match(reason):
+            return pattern.sub(vi, reason)
+    return reason
+
+
+def set_by_word(who: str, lang: str) -> str:
+    vi, en = SET_BY.get(who, (who, who))
+    return en if lang == "en" else vi

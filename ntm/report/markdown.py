@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ntm.engine.outcome import Outcome
-from ntm.report.i18n import observed_text, requirement, w
+from ntm.report.i18n import observed_text, reason_text, requirement, w
 
 MARK = {"met": "✅", "not_met": "❌", "indeterminate": "❔", "pass": "✅", "fail": "❌", "missing": "⏳",
         "not_applicable": "➖"}
@@ -44,13 +44,28 @@ def render(o: Outcome, lang: str = "vi") -> str:
                     gap = L(c.gap_text) if c.gap_text else ""
                     thr = requirement(c.op, c.threshold, c.unit, lang)
                     if c.threshold is None:
-                        thr = f"— ({_esc(c.threshold_reason or '')})"
+                        thr = f"— ({_esc(reason_text(c.threshold_reason, lang))})"
                     out.append(f"| {name} | {st} | {observed_text(c.observed, c.unit, lang)} | {thr} | {gap} | "
                                f"{_esc(c.citation.text)} | {w(c.provenance.status, lang) if c.provenance.status != 'missing' else '—'} |")
         if t.missing_evidence:
             out += ["", f"{w('missing_evidence', lang)}: " + ", ".join(f"`{f}`" for f in t.missing_evidence)]
         if t.missing_thresholds:
             out += ["", f"{w('missing_thresholds', lang)}: " + ", ".join(m.indicator for m in t.missing_thresholds)]
+    if o.recognition is not None:
+        r = o.recognition
+        out += ["", f"## {L(r.label)} — {MARK[r.status]} {w(r.status, lang)}", ""]
+        for cr in r.criteria:
+            for ind in cr.indicators:
+                c = ind.conditions[0]
+                out.append(f"- {MARK.get(ind.status, '❔')} {ind.code} {_esc(L(ind.label))}: "
+                           f"{observed_text(c.observed, c.unit, lang)} / {requirement(c.op, c.threshold, c.unit, lang)}"
+                           f" ({_esc(ind.citation.text)})")
+    if o.communes is not None:
+        out += ["", f"| # | {w('commune', lang)} | {w('highest', lang)} | {w('source', lang)} | |", "|---|---|---|---|---|"]
+        for c in o.communes:
+            src = c.dossier if c.source == "dossier" else f"{c.decision_number} ({c.decision_date})"
+            out.append(f"| {c.code} | {_esc(c.name)} | {c.highest_tier or '—'} | {_esc(src or '')} | "
+                       f"{w('holding_back', lang) if c.holding_back else ''} |")
     if o.summary.decided_by_provisional:
         out += ["", "> ⚠ " + w("provisional_warning", lang) + "; ".join(
             f"{t.id}: " + ", ".join(sorted({p.indicator for p in t.provisional_thresholds}))

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ntm.engine.outcome import Outcome
-from ntm.report.i18n import observed_text, requirement, w
+from ntm.report.i18n import observed_text, reason_text, requirement, set_by_word, w
 
 MARK = {"met": ("✓", "green"), "not_met": ("✗", "red"), "indeterminate": ("?", "yellow")}
 IMARK = {"pass": ("✓", "green"), "fail": ("✗", "red"), "missing": ("…", "yellow"),
@@ -23,7 +23,8 @@ def render(o: Outcome, console: Console, lang: str = "vi") -> None:
                 f" — {w('assessment', lang).lower()} {o.assessment_year}")
     console.print(head)
     console.print(f"{w('ruleset', lang)}: {o.ruleset.id} v{o.ruleset.version} ({L(o.ruleset.title)}), "
-                  f"sha256 {o.ruleset.sha256[:12]}…")
+                  f"sha256 {o.ruleset.sha256[:12]}… — {w('version_in_force', lang)} {o.ruleset.version_in_force}"
+                  f" ({w('as_of', lang)} {o.ruleset.as_of})")
     if o.overlay:
         tag = f" [{w('illustrative', lang)}]" if o.overlay.illustrative else ""
         console.print(f"{w('overlay', lang)}: {o.overlay.id} — {L(o.overlay.title)}{tag}, sha256 {o.overlay.sha256[:12]}…")
@@ -94,7 +95,7 @@ def render(o: Outcome, console: Console, lang: str = "vi") -> None:
                     if cond.status == "missing":
                         line += f" · {w('missing', lang).lower()} ({cond.fact})"
                     if cond.threshold is None:
-                        line += f" · {cond.threshold_reason or w('no_threshold', lang)}"
+                        line += f" · {reason_text(cond.threshold_reason, lang) or w('no_threshold', lang)}"
                     line += f" · {cond.citation.text}"
                     if cond.provenance.status == "provisional":
                         line += f" [{w('provisional', lang)}]"
@@ -102,8 +103,37 @@ def render(o: Outcome, console: Console, lang: str = "vi") -> None:
         if tier.missing_evidence:
             console.print(f"  {w('missing_evidence', lang)}: {', '.join(tier.missing_evidence)}")
         if tier.missing_thresholds:
-            items = ", ".join(f"{m.indicator} ({m.set_by})" for m in tier.missing_thresholds)
+            items = ", ".join(f"{m.indicator} ({set_by_word(m.set_by, lang)})" for m in tier.missing_thresholds)
             console.print(f"  {w('missing_thresholds', lang)}: {items}")
+    if o.recognition is not None:
+        r = o.recognition
+        console.print()
+        mark, style = MARK[r.status]
+        console.print(Text(f"{L(r.label)}: {mark} {w(r.status, lang)}", style="bold " + style))
+        for cr in r.criteria:
+            for ind in cr.indicators:
+                if ind.status in ("pass", "not_applicable"):
+                    continue
+                imark, istyle = IMARK[ind.status]
+                detail = "; ".join(
+                    f"{w('observed', lang).lower()} {observed_text(c.observed, c.unit, lang)}, "
+                    f"{w('threshold', lang).lower()} {requirement(c.op, c.threshold, c.unit, lang)}"
+                    + (f" ({reason_text(c.threshold_reason, lang)})" if c.threshold is None and c.threshold_reason else "")
+                    for c in ind.conditions if c.status != "pass")
+                console.print(Text(f"  {imark} {ind.code} {L(ind.label)} — {detail} · {ind.citation.text}", style=istyle))
+        met_any = any(t.status == "met" for t in o.tiers)
+        if met_any and r.status != "met":
+            console.print(w("recognition_also", lang))
+    if o.communes is not None:
+        console.print()
+        ct = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        for col in ("#", w("commune", lang), w("highest", lang), w("source", lang), ""):
+            ct.add_column(col)
+        for c in o.communes:
+            src = (c.dossier or "") if c.source == "dossier" else f"{c.decision_number} ({c.decision_date})"
+            ct.add_row(c.code, c.name, c.highest_tier or "—", src,
+                       Text(w("holding_back", lang), style="red") if c.holding_back else "")
+        console.print(ct)
     for tier in o.tiers:
         if tier.region_reason:
             console.print()
