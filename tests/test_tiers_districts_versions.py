@@ -191,3 +191,20 @@ def test_district_json_and_table_through_the_cli():
     data = json.loads(subprocess.run(args + ["-f", "json"], capture_output=True, text=True, timeout=120).stdout)
     assert data["summary"]["communes_holding_back"] == ["99002"]
     assert data["ruleset"]["version_in_force"] == "2024.2"
+
+
+def test_a_2018_dossier_is_judged_by_the_2016_2020_rules():
+    o = evaluate_file(str(EX / "xa-2018.yaml"))
+    assert o.ruleset.id == "vn-2016-2020" and o.ruleset.as_of.year == 2018
+    assert o.tier("standard").status == "met"
+    # the same evidence judged "as of" a 2023 date uses the 318 rules, and says which version
+    with pytest.raises(NtmInputError):
+        evaluate_file(str(EX / "xa-2018.yaml"), as_of=dt.date(2023, 1, 1))  # 1980-only facts are refused by 318
+
+
+def test_terminal_rows_keep_tiers_apart_when_numbers_mean_different_things():
+    proc = subprocess.run([sys.executable, "-m", "ntm.cli", "evaluate", str(EX / "xa-kieu-mau.yaml"), "--overlay",
+                           OVERLAY], capture_output=True, text=True, timeout=120)
+    lines = proc.stdout.splitlines()
+    # App. I criterion 5 is "Trường học", App. II criterion 5 is "Giáo dục": two rows, not one
+    assert any(" 5  Trường học" in ln for ln in lines) and any(" 5  Giáo dục" in ln for ln in lines)

@@ -51,14 +51,14 @@ def render(o: Outcome, console: Console, lang: str = "vi") -> None:
     numbers: list[tuple[str, str]] = []
     for tier in o.tiers:
         for cr in tier.criteria:
-            key = (tier.id, cr.number)
             if (cr.number, L(cr.name)) not in numbers:
                 numbers.append((cr.number, L(cr.name)))
-    by_tier = {tier.id: {cr.number: cr for cr in tier.criteria} for tier in o.tiers}
+    # numbers mean different things in different tiers (318 App. I vs App. II): a row is a (number, name)
+    by_tier = {tier.id: {(cr.number, L(cr.name)): cr for cr in tier.criteria} for tier in o.tiers}
     for num, name in numbers:
         cells = []
         for tier in o.tiers:
-            cr = by_tier[tier.id].get(num)
+            cr = by_tier[tier.id].get((num, name))
             if cr is None:
                 cells.append(Text("·", style="dim"))
             else:
