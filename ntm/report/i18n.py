@@ -40,6 +40,7 @@ WORDS = {
     "none": ("không có", "none"),
     "result": ("Kết quả", "Result"),
     "provenance": ("Nguồn ngưỡng", "Threshold provenance"),
+    "also_unmet": ("Tiêu chí của mức này cũng chưa đạt", "Criteria of this tier also not met"),
     "version_in_force": ("phiên bản áp dụng", "version in force"),
     "as_of": ("tại ngày", "as of"),
     "recognition_also": ("Đạt tiêu chí, nhưng để được công nhận còn cần đáp ứng các điều kiện trên.",

@@ -74,6 +74,12 @@ def render(o: Outcome, console: Console, lang: str = "vi") -> None:
         console.print(Text(f"{w('what_missing', lang)} — {L(tier.label)}:", style="bold"))
         if tier.requires and tier.requires_status != "met":
             console.print(f"  {w('requires', lang)}: {tier.requires} ({w(tier.requires_status or 'indeterminate', lang)})")
+            if tier.requires_status == "not_met":
+                # the lower tier decides; its own list above says what to do first (details: --format markdown)
+                unmet = ", ".join(tier.unmet_criteria)
+                if unmet:
+                    console.print(f"  {w('also_unmet', lang)}: {unmet}")
+                continue
         for cr in tier.criteria:
             if cr.status == "met":
                 continue
