@@ -183,3 +183,23 @@ def _stringify_keys(obj):
     elif isinstance(obj, list):
         for v in obj:
             _stringify_keys(v)
+
+
+def test_ruleset_cache_is_transparent_and_tolerates_damage(tmp_path, monkeypatch):
+    """Validated rulesets are cached as JSON by content hash; a damaged cache entry is ignored, not trusted."""
+    from ntm.criteria import loader
+
+    monkeypatch.setenv("NTM_CACHE_DIR", str(tmp_path / "cache"))
+    path = write(tmp_path, MINI)
+    first = loader._load_cached.__wrapped__(path, 0, 0)
+    entry = loader._cache_path(first.sha256)
+    assert (tmp_path / "cache").is_dir() and open(entry, encoding="utf-8").read().startswith("{")
+    again = loader._load_cached.__wrapped__(path, 0, 0)
+    assert again.ruleset == first.ruleset and again.sha256 == first.sha256
+    with open(entry, "w", encoding="utf-8") as fh:
+        fh.write('{"id": "tampered"')
+    third = loader._load_cached.__wrapped__(path, 0, 0)
+    assert third.ruleset == first.ruleset
+    # an edited ruleset has a new hash, so it can never be served from an old entry
+    edited = write(tmp_path, MINI.replace('version: "1"', 'version: "2"'), "edited.yaml")
+    assert loader._load_cached.__wrapped__(edited, 0, 0).ruleset.version == "2"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import re
 import hashlib
 import os
 from dataclasses import dataclass
@@ -40,16 +42,53 @@ def shipped_paths() -> dict[str, str]:
     return out
 
 
+def _cache_dir() -> str:
+    return os.environ.get("NTM_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ntm-rules")
+
+
+def _cache_path(sha: str) -> str:
+    from ntm import __version__
+
+    return os.path.join(_cache_dir(), f"ruleset-{sha}-{__version__}.json")
+
+
+def _from_cache(sha: str) -> Ruleset | None:
+    """A ruleset validated before, stored as JSON under its content hash (never pickle: nothing is executed)."""
+    try:
+        with open(_cache_path(sha), encoding="utf-8") as fh:
+            return Ruleset.model_validate_json(fh.read())
+    except (OSError, ValueError):
+        return None
+
+
+def _to_cache(sha: str, rs: Ruleset) -> None:
+    path = _cache_path(sha)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(rs.model_dump_json(by_alias=True, exclude_unset=True))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home is fine: the cache only saves time
+
+
 @functools.lru_cache(maxsize=32)
 def _load_cached(path: str, mtime_ns: int, size: int) -> LoadedRuleset:
     text = read_text(path)
+    sha = sha256_text(text)
+    cached = _from_cache(sha)
+    if cached is not None:
+        return LoadedRuleset(cached, path, sha)
     src = parse(text, path)
     rs = validate(Ruleset, src)
     errs = consistency_errors(rs)
     if errs:
         raise NtmInputError([Problem(msg, file=path, line=src.line_of(loc), field=field_path(loc) or None)
                              for loc, msg in errs])
-    return LoadedRuleset(rs, path, sha256_text(text))
+    _to_cache(sha, rs)
+    return LoadedRuleset(rs, path, sha)
 
 
 def load_ruleset_file(path: str) -> LoadedRuleset:
@@ -81,22 +120,46 @@ def all_shipped() -> list[LoadedRuleset]:
     return [load_ruleset_file(p) for p in shipped_paths().values()]
 
 
+_HEADER = re.compile(r"^effective:\s*\n\s+from:\s*(\d{4}-\d{2}-\d{2})\s*\n(?:\s+to:\s*(\d{4}-\d{2}-\d{2})\s*\n)?",
+                     re.MULTILINE)
+_LEVEL = re.compile(r"^  - level: (\w+)\s*$", re.MULTILINE)
+
+
+def _period(path: str) -> tuple[dt.date, dt.date | None, set[str]] | None:
+    """Effective period and levels of a shipped ruleset from its header, without parsing the whole file."""
+    try:
+        text = read_text(path)
+    except NtmInputError:
+        return None
+    m = _HEADER.search(text)
+    if not m:
+        return None
+    end = dt.date.fromisoformat(m.group(2)) if m.group(2) else None
+    return dt.date.fromisoformat(m.group(1)), end, set(_LEVEL.findall(text))
+
+
 def ruleset_for_date(date, level: str = "commune") -> LoadedRuleset:
     """The shipped ruleset in force on a date (effective.from <= date <= effective.to)."""
-    hits = []
-    for lr in all_shipped():
-        eff = lr.ruleset.effective
+    candidates = []
+    for rid, path in shipped_paths().items():
+        period = _period(path)
+        if period is None:  # unusual header: fall back to a full load
+            lr = load_ruleset_file(path)
+            period = (lr.ruleset.effective.start, lr.ruleset.effective.end, {ls.level for ls in lr.ruleset.levels})
+        start, end, levels = period
+        if start <= date and (end is None or date <= end) and level in levels:
+            candidates.append((start, path))
+    if candidates:
+        lr = load_ruleset_file(max(candidates)[1])
+        eff = lr.ruleset.effective  # the header scan is only a shortcut: the loaded ruleset must agree
         if eff.start <= date and (eff.end is None or date <= eff.end) and lr.ruleset.level(level):
-            hits.append(lr)
-    if not hits:
-        spans = ", ".join(
-            f"{lr.ruleset.id} ({lr.ruleset.effective.start} → {lr.ruleset.effective.end or '…'})" for lr in all_shipped()
-        )
-        raise NtmInputError.single(
-            f"no shipped ruleset for level {level} is in force on {date}",
-            field="assessment.date",
-            expected=f"a date covered by a shipped ruleset: {spans}",
-            hint="name a ruleset file with --ruleset if you have one for that period",
-        )
-    hits.sort(key=lambda lr: lr.ruleset.effective.start)
-    return hits[-1]
+            return lr
+    spans = ", ".join(
+        f"{lr.ruleset.id} ({lr.ruleset.effective.start} → {lr.ruleset.effective.end or '…'})" for lr in all_shipped()
+    )
+    raise NtmInputError.single(
+        f"no shipped ruleset for level {level} is in force on {date}",
+        field="assessment.date",
+        expected=f"a date covered by a shipped ruleset: {spans}",
+        hint="name a ruleset file with --ruleset if you have one for that period",
+    )
