@@ -6,6 +6,7 @@ An overlay may never loosen a national threshold: that is refused when the overl
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -69,7 +70,29 @@ class LoadedOverlay:
         return None
 
 
+_LOADED: dict[tuple, tuple[Ruleset, LoadedOverlay]] = {}
+_MERGED: dict[tuple[int, int], tuple[Ruleset, Overlay, Ruleset]] = {}
+
+
 def load_overlay(path: str, ruleset: Ruleset) -> LoadedOverlay:
+    """Memoised per (file state, ruleset): a batch shares one overlay object, hence one compiled ruleset."""
+    try:
+        st = os.stat(path)
+        key = (os.path.abspath(path), st.st_mtime_ns, st.st_size, id(ruleset))
+    except OSError:
+        key = None
+    hit = _LOADED.get(key) if key else None
+    if hit is not None and hit[0] is ruleset:
+        return hit[1]
+    lo = _load_overlay(path, ruleset)
+    if key:
+        if len(_LOADED) > 64:
+            _LOADED.clear()
+        _LOADED[key] = (ruleset, lo)
+    return lo
+
+
+def _load_overlay(path: str, ruleset: Ruleset) -> LoadedOverlay:
     from ntm.criteria.loader import sha256_text
 
     text = read_text(path)
@@ -141,6 +164,17 @@ def merge(rs: Ruleset, ov: Overlay) -> Ruleset:
     """The ruleset with the overlay's provincial facts and indicators added (national content unchanged)."""
     if not ov.facts and not ov.indicators:
         return rs
+    hit = _MERGED.get((id(rs), id(ov)))
+    if hit is not None and hit[0] is rs and hit[1] is ov:
+        return hit[2]
+    merged = _merge(rs, ov)
+    if len(_MERGED) > 64:
+        _MERGED.clear()
+    _MERGED[(id(rs), id(ov))] = (rs, ov, merged)
+    return merged
+
+
+def _merge(rs: Ruleset, ov: Overlay) -> Ruleset:
     clash = {f.id for f in rs.facts} & {f.id for f in ov.facts}
     if clash:
         raise ValueError(f"overlay redefines national fact(s) {', '.join(sorted(clash))}; use new fact ids")

@@ -178,15 +178,46 @@ def version_on(rs: Ruleset, as_of: dt.date | None) -> str:
     return max(started, key=lambda v: v.start).id if started else rs.version
 
 
+_RESOLVED: dict[tuple, tuple[Ruleset, object, Resolved]] = {}
+_RESOLVED_MAX = 512
+
+
+def _epoch(rs: Ruleset, as_of: dt.date) -> tuple:
+    """What about as_of matters: which dated tiers, indicators and versions are in force (not the day)."""
+    dated = [t.effective for ls in rs.levels for t in ls.tiers if t.effective]
+    dated += [i.effective for ls in rs.levels for t in ls.tiers for c in t.criteria for i in c.indicators
+              if i.effective]
+    return (version_on(rs, as_of),) + tuple(in_force(e, as_of) for e in dated)
+
+
 def resolve(rs: Ruleset, level: str, region: str, year: int, flags: tuple[str, ...] = (),
             overlay: LoadedOverlay | None = None, as_of: dt.date | None = None) -> Resolved:
+    """Memoised: a batch of communes shares a handful of (region, year, flags) variants, each compiled once."""
+    if as_of is None:
+        as_of = dt.date(year, 12, 31)
+    flags = tuple(sorted(set(flags)))
+    key = (id(rs), level, region, year, flags, id(overlay), _epoch(rs, as_of))
+    hit = _RESOLVED.get(key)
+    if hit is not None and hit[0] is rs and hit[1] is overlay:
+        res = hit[2]
+        if res.as_of == as_of:
+            return res
+        # same rules in force, another day: share the compiled form, report the day asked for
+        return Resolved(res.ruleset_id, res.ruleset_version, res.level, res.region, res.year, res.flags, res.tiers,
+                        res.overlay_id, res.fact_types, as_of, res.version)
+    res = _resolve(rs, level, region, year, flags, overlay, as_of)
+    if len(_RESOLVED) >= _RESOLVED_MAX:
+        _RESOLVED.clear()
+    _RESOLVED[key] = (rs, overlay, res)
+    return res
+
+
+def _resolve(rs: Ruleset, level: str, region: str, year: int, flags: tuple[str, ...],
+             overlay: LoadedOverlay | None, as_of: dt.date) -> Resolved:
     ls = rs.level(level)
     if ls is None:
         raise NtmInputError.single(f"ruleset {rs.id} has no criteria for level '{level}'", field="unit.level",
                                    expected="one of " + ", ".join(x.level for x in rs.levels))
-    flags = tuple(sorted(set(flags)))
-    if as_of is None:
-        as_of = dt.date(year, 12, 31)  # the rules in force at the end of the assessment year
     applicable = {t.id for t in ls.tiers
                   if all(f in flags for f in t.when_flags) and not any(f in flags for f in t.unless_flags)
                   and in_force(t.effective, as_of)}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import weakref
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -43,16 +42,20 @@ def evidence_facts(compiled: Compiled, obs: dict[str, Observation]) -> list[dict
     return facts
 
 
-_BY_RESOLVED: "weakref.WeakKeyDictionary[Resolved, str]" = weakref.WeakKeyDictionary()
+# resolve() memoises, and Resolved objects that differ only by the as-of day share one tiers tuple: key the
+# compiled form on that tuple (identity-checked, so a recycled id can never match)
+_BY_TIERS: dict[int, tuple[tuple, str]] = {}
 
 
 def compiled_for(res: Resolved) -> tuple[Compiled, Ruleset]:
     """Compile once per resolved ruleset; equal compilations share one durable ruleset (by content hash)."""
-    sha = _BY_RESOLVED.get(res)
-    if sha is not None and sha in _CACHE:
-        return _CACHE[sha]
+    entry = _BY_TIERS.get(id(res.tiers))
+    if entry is not None and entry[0] is res.tiers and entry[1] in _CACHE:
+        return _CACHE[entry[1]]
     comp = compile_resolved(res)
-    _BY_RESOLVED[res] = comp.sha256
+    if len(_BY_TIERS) >= 1024:
+        _BY_TIERS.clear()
+    _BY_TIERS[id(res.tiers)] = (res.tiers, comp.sha256)
     hit = _CACHE.get(comp.sha256)
     if hit is not None:
         return hit
