@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Optional
 
 import typer
-from rich.console import Console
 
 from ntm.cli import Fmt, Lang, console, rulesets_app
 from ntm.errors import NtmInputError

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Optional
 
 import typer
-from rich.console import Console
 
 from ntm.cli import SchemaKind, app
-from ntm.errors import NtmInputError
 
 
 @app.command()

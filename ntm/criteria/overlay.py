@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StrictStr
 
-from ntm.criteria.model import (CODE, SNAKE, Citation, Criterion, Document, Fact, Indicator, Ruleset, Strict, Text,
+from ntm.criteria.model import (CODE, SNAKE, Citation, Document, Fact, Indicator, Ruleset, Strict, Text,
                                 Threshold, _walk_thresholds, consistency_errors)
 from ntm.criteria.validation import field_path, validate
 from ntm.criteria.yamlsrc import parse, read_text

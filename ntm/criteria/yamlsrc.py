@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from ntm.errors import NtmInputError, Problem
+from ntm.errors import NtmInputError
 
 MAX_BYTES = 20 * 1024 * 1024
 # libyaml's composer is ~10x faster; both are safe (composing builds nodes, it never constructs objects)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 
 from ntm.criteria.dossier import Observation
 from ntm.criteria.resolve import Resolved
