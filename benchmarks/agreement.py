@@ -1,0 +1,127 @@
+"""Engine-versus-oracle agreement at scale: N random dossiers per shipped ruleset and level.
+
+    python benchmarks/agreement.py --cases 10000
+
+Values are drawn at, just above and just below every threshold the ruleset uses (±1e-6, ±1e-9, ±1/3, ±1), plus
+uniform values and missing evidence, for random regions, flags and years (one outside the period on each side).
+Every case runs all tiers of its level through durable-rules on a fresh session and through the reference
+evaluator; every decision (tier, criterion, indicator, condition) is compared. Seeded: the same run every time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from decimal import Decimal
+from fractions import Fraction
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from ntm.criteria.dossier import Observation  # noqa: E402
+from ntm.criteria.loader import all_shipped  # noqa: E402
+from ntm.criteria.model import Ruleset, _walk_thresholds  # noqa: E402
+from ntm.criteria.resolve import resolve  # noqa: E402
+from ntm.engine import oracle  # noqa: E402
+from ntm.engine.run import run_engine  # noqa: E402
+
+EPS = [Fraction(0), Fraction(1, 10**6), -Fraction(1, 10**6), Fraction(1, 10**9), -Fraction(1, 10**9),
+       Fraction(1, 3), -Fraction(1, 3), Fraction(1), -Fraction(1)]
+
+
+def thresholds_by_fact(rs: Ruleset) -> dict[str, list[Fraction]]:
+    out: dict[str, set] = {}
+    for ls in rs.levels:
+        for t in ls.tiers:
+            for c in t.criteria:
+                for i in c.indicators:
+                    for cond in i.conditions:
+                        for _, th in _walk_thresholds(cond.threshold, ()):
+                            if th.value is not None and not isinstance(th.value, bool):
+                                out.setdefault(cond.fact, set()).add(Fraction(Decimal(str(th.value))))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+OVERLAY = os.path.join(ROOT, "examples", "overlays", "tinh-minh-hoa.yaml")
+
+
+def configurations():
+    """Every shipped ruleset as published, and 2021-2025 with the example overlay (which decides the
+    advanced and model items the national text leaves to provinces)."""
+    from ntm.criteria.overlay import load_overlay, merge
+
+    for lr in all_shipped():
+        yield lr.ruleset.id, lr.ruleset, None
+        if lr.ruleset.id == "vn-2021-2025":
+            lo = load_overlay(OVERLAY, lr.ruleset)
+            yield lr.ruleset.id + "+overlay", merge(lr.ruleset, lo.overlay), lo
+
+
+def random_case(rs: Ruleset, level: str, ths: dict, rnd: random.Random, overlay=None):
+    region = rnd.choice([r.id for r in rs.regions])
+    flags = tuple(f.id for f in rs.unit_flags if rnd.random() < 0.3)
+    start = rs.effective.start.year
+    year = rnd.randint(start - 1, (rs.effective.end or rs.effective.start).year + 1)
+    obs = {}
+    for f in rs.facts:
+        if f.level != level or rnd.random() < 0.08:
+            continue
+        if f.type == "boolean":
+            obs[f.id] = Observation(rnd.random() < 0.85, "value", None)
+            continue
+        lo, hi = Fraction(Decimal(str(f.range.min))), Fraction(Decimal(str(f.range.max)))
+        near = ths.get(f.id)
+        if near and rnd.random() < 0.8:
+            v = rnd.choice(near) + rnd.choice(EPS)
+        else:
+            v = lo + (hi - lo) * Fraction(rnd.randint(0, 10**6), 10**6)
+        if f.type == "count":
+            v = Fraction(round(v))
+        v = min(max(v, lo), hi)
+        obs[f.id] = Observation(v, "value" if v.denominator in (1, 2, 4, 5, 8, 10) else "ratio", None)
+    return resolve(rs, level, region, year, flags, overlay), obs
+
+
+def run(cases: int, seed: int = 20261129) -> list[dict]:
+    rows = []
+    for name, rs, lo in configurations():
+        ths = thresholds_by_fact(rs)
+        for ls in rs.levels:
+            rnd = random.Random(f"{seed}:{name}:{ls.level}")
+            per_tier: dict[str, list[int]] = {t.id: [0, 0] for t in ls.tiers}  # decisions, disagreements
+            t0 = time.perf_counter()
+            for _ in range(cases):
+                res, obs = random_case(rs, ls.level, ths, rnd, lo)
+                eng = run_engine(res, obs).verdict
+                ref = oracle.evaluate(res, obs)
+                for key in set(eng) | set(ref):
+                    cell = per_tier.setdefault(key[1], [0, 0])
+                    cell[0] += 1
+                    cell[1] += eng.get(key) != ref.get(key)
+            secs = time.perf_counter() - t0
+            for tier, (decisions, bad) in per_tier.items():
+                rows.append({"ruleset": name, "level": ls.level, "tier": tier, "dossiers": cases,
+                             "decisions": decisions, "disagreements": bad, "seconds": secs})
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", type=int, default=10000, help="random dossiers per ruleset and level")
+    ap.add_argument("--seed", type=int, default=20261129)
+    args = ap.parse_args()
+    rows = run(args.cases, args.seed)
+    print(f"{'ruleset':22} {'level':9} {'tier':20} {'dossiers':>9} {'decisions':>11} {'disagree':>9}")
+    for r in rows:
+        print(f"{r['ruleset']:22} {r['level']:9} {r['tier']:20} {r['dossiers']:>9,} {r['decisions']:>11,} "
+              f"{r['disagreements']:>9}")
+    total = sum(r["disagreements"] for r in rows)
+    print(f"total disagreements: {total}")
+    sys.exit(1 if total else 0)
+
+
+if __name__ == "__main__":
+    main()
