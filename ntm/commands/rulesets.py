@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import sys
 from typing import Optional
 
@@ -52,3 +53,134 @@ def rulesets_show(
         sys.stdout.write(render_json(lr))
     else:
         render_table(lr, console(), region, year, lang.value)
+
+
+@rulesets_app.command("check")
+def rulesets_check(
+    path: str = typer.Argument(..., help="Ruleset id, folder or file, or an overlay file."),
+    ruleset: str | None = typer.Option(None, "--ruleset", "-r", help="Base ruleset for an overlay "
+                                          "(default: the one the overlay names)."),
+    fmt: Fmt = typer.Option(Fmt.table, "--format", "-f", help="table or json."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when there are warnings."),
+) -> None:
+    """Check a ruleset or overlay: every problem at once, as file:line: severity: field: message (hint).
+
+    Exit codes: 0 no errors (warnings are printed), 1 warnings with --strict, 2 errors."""
+    from ntm.criteria.check import check
+
+    rep = check(path, ruleset)
+    if fmt is Fmt.json:
+        sys.stdout.write(rep.to_json())
+    else:
+        for f in rep.sorted():
+            typer.echo(f.render())
+        typer.echo(rep.summary())
+    if rep.errors:
+        raise typer.Exit(2)
+    if strict and rep.warnings:
+        raise typer.Exit(1)
+
+
+@rulesets_app.command("test")
+def rulesets_test(
+    path: str = typer.Argument(..., help="Ruleset id, folder or file (its case files), a case file, or a folder "
+                               "of case files."),
+    ruleset: str | None = typer.Option(None, "--ruleset", "-r", help="Judge the cases by this ruleset instead."),
+    only: str | None = typer.Option(None, "--only", "-k", help="Only cases whose name contains this text."),
+    fmt: Fmt = typer.Option(Fmt.table, "--format", "-f", help="table or json."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="List passing cases too."),
+) -> None:
+    """Run a ruleset's YAML test cases through the engine and the reference evaluator (both must agree).
+
+    Exit codes: 0 all pass, 1 a case failed, 2 a bad case file or no case files."""
+    import json
+
+    from ntm.criteria.casetests import find_case_files, run_file
+
+    files = find_case_files(path)
+    if not files:
+        raise NtmInputError.single("no test case files found", file=path,
+                                   hint="cases live in <ruleset dir>/tests/*.yaml or <ruleset>.cases.yaml")
+    results = [run_file(f, ruleset, only) for f in files]
+    passed = sum(not r.failures for fr in results for r in fr.results)
+    failed = sum(bool(r.failures) for fr in results for r in fr.results)
+    if fmt is Fmt.json:
+        doc = {"passed": passed, "failed": failed,
+               "files": [{"path": fr.path, "ruleset": fr.ruleset,
+                          "cases": [{"name": r.name, "ok": not r.failures, "failures": r.failures}
+                                    for r in fr.results]} for fr in results]}
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+    else:
+        for fr in results:
+            ok = sum(not r.failures for r in fr.results)
+            typer.echo(f"{fr.path}: {ok}/{len(fr.results)} passed")
+            for r in fr.results:
+                if r.failures:
+                    typer.echo(f"  FAIL {r.name}")
+                    for line in r.failures:
+                        typer.echo(f"       {line}")
+                elif verbose:
+                    typer.echo(f"  ok   {r.name}")
+        typer.echo(f"{passed} passed, {failed} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+@rulesets_app.command("diff")
+def rulesets_diff(
+    a: str = typer.Argument(..., help="Ruleset id or file, ID@VERSION, or an overlay file (on its base)."),
+    b: str = typer.Argument(..., help="Same forms as A."),
+    overlay: str | None = typer.Option(None, "--overlay", help="Apply this provincial overlay to B."),
+    overlay_a: str | None = typer.Option(None, "--overlay-a", help="Apply this provincial overlay to A."),
+    year: int | None = typer.Option(None, "--year", help="Assessment year for both sides "
+                                       "(default: each side's own reference year, shown in the header)."),
+    show_all: bool = typer.Option(False, "--all", help="Also list rows whose only change is the citation."),
+    fmt: Fmt = typer.Option(Fmt.table, "--format", "-f", help="table or json."),
+    lang: Lang = typer.Option(Lang.vi, "--lang"),
+    output: str | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    force: bool = typer.Option(False, "--force", help="Allow --output to replace an existing file."),
+) -> None:
+    """What changed from A to B: tiers and indicators added/removed, thresholds stricter/looser per region,
+    provenance and citation changes."""
+    from ntm.cli import write_output
+    from ntm.criteria.diff import diff, load_side, render_text, to_json
+
+    doc = diff(load_side(a, overlay_a, year), load_side(b, overlay, year), show_all)
+    write_output(to_json(doc) if fmt is Fmt.json else render_text(doc, lang.value), output, force)
+
+
+class ProvStatus(str, enum.Enum):
+    provisional = "provisional"
+    missing = "missing"
+
+
+@rulesets_app.command("provenance")
+def rulesets_provenance(
+    ruleset: str = typer.Argument(..., help="Ruleset id or file."),
+    status: ProvStatus | None = typer.Option(None, "--status", help="Only this status in the to-do list."),
+    fmt: Fmt = typer.Option(Fmt.table, "--format", "-f", help="table, json or markdown."),
+    lang: Lang = typer.Option(Lang.vi, "--lang"),
+    output: str | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    force: bool = typer.Option(False, "--force", help="Allow --output to replace an existing file."),
+) -> None:
+    """Which thresholds are verified, provisional or missing (counts per level and tier), and the to-do list:
+    each threshold still to check, with the document it must be checked against."""
+    from ntm.cli import write_output
+    from ntm.criteria import provenance as prov
+    from ntm.criteria.loader import load_ruleset
+
+    rep = prov.report(load_ruleset(ruleset).ruleset, status.value if status else None)
+    if fmt is Fmt.json:
+        write_output(prov.to_json(rep), output, force)
+    elif fmt is Fmt.markdown:
+        write_output(prov.render_markdown(rep, lang.value), output, force)
+    elif output:
+        import io
+
+        from rich.console import Console
+
+        rec = Console(record=True, width=160, file=io.StringIO(), highlight=False, markup=False)
+        prov.render_table(rep, rec, lang.value)
+        write_output(rec.export_text(), output, force)
+    else:
+        prov.render_table(rep, console(), lang.value)
