@@ -85,35 +85,46 @@ def random_case(rs: Ruleset, level: str, ths: dict, rnd: random.Random, overlay=
     return resolve(rs, level, region, year, flags, overlay), obs
 
 
-def run(cases: int, seed: int = 20261129) -> list[dict]:
-    rows = []
-    for name, rs, lo in configurations():
-        ths = thresholds_by_fact(rs)
-        for ls in rs.levels:
-            rnd = random.Random(f"{seed}:{name}:{ls.level}")
-            per_tier: dict[str, list[int]] = {t.id: [0, 0] for t in ls.tiers}  # decisions, disagreements
-            t0 = time.perf_counter()
-            for _ in range(cases):
-                res, obs = random_case(rs, ls.level, ths, rnd, lo)
-                eng = run_engine(res, obs).verdict
-                ref = oracle.evaluate(res, obs)
-                for key in set(eng) | set(ref):
-                    cell = per_tier.setdefault(key[1], [0, 0])
-                    cell[0] += 1
-                    cell[1] += eng.get(key) != ref.get(key)
-            secs = time.perf_counter() - t0
-            for tier, (decisions, bad) in per_tier.items():
-                rows.append({"ruleset": name, "level": ls.level, "tier": tier, "dossiers": cases,
-                             "decisions": decisions, "disagreements": bad, "seconds": secs})
-    return rows
+def _one(task: tuple[str, str, int, int]) -> list[dict]:
+    name, level, cases, seed = task
+    rs, lo = next((r, o) for n, r, o in configurations() if n == name)
+    ths = thresholds_by_fact(rs)
+    ls = next(x for x in rs.levels if x.level == level)
+    rnd = random.Random(f"{seed}:{name}:{level}")
+    per_tier: dict[str, list[int]] = {t.id: [0, 0] for t in ls.tiers}  # decisions, disagreements
+    t0 = time.perf_counter()
+    for _ in range(cases):
+        res, obs = random_case(rs, level, ths, rnd, lo)
+        eng = run_engine(res, obs).verdict
+        ref = oracle.evaluate(res, obs)
+        for key in set(eng) | set(ref):
+            cell = per_tier.setdefault(key[1], [0, 0])
+            cell[0] += 1
+            cell[1] += eng.get(key) != ref.get(key)
+    secs = time.perf_counter() - t0
+    return [{"ruleset": name, "level": level, "tier": tier, "dossiers": cases, "decisions": d, "disagreements": b,
+             "seconds": secs} for tier, (d, b) in per_tier.items()]
+
+
+def run(cases: int, seed: int = 20261129, jobs: int = 1) -> list[dict]:
+    tasks = [(name, ls.level, cases, seed) for name, rs, _ in configurations() for ls in rs.levels]
+    if jobs <= 1:
+        parts = [_one(t) for t in tasks]
+    else:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(jobs) as pool:
+            parts = pool.map(_one, tasks, chunksize=1)
+    return [row for part in parts for row in part]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=10000, help="random dossiers per ruleset and level")
     ap.add_argument("--seed", type=int, default=20261129)
+    ap.add_argument("--jobs", type=int, default=2, help="worker processes (one ruleset and level each)")
     args = ap.parse_args()
-    rows = run(args.cases, args.seed)
+    rows = run(args.cases, args.seed, args.jobs)
     print(f"{'ruleset':22} {'level':9} {'tier':20} {'dossiers':>9} {'decisions':>11} {'disagree':>9}")
     for r in rows:
         print(f"{r['ruleset']:22} {r['level']:9} {r['tier']:20} {r['dossiers']:>9,} {r['decisions']:>11,} "
