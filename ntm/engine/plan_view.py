@@ -1,0 +1,176 @@
+"""Plans as text for people: a terminal table view and Markdown, Vietnamese by default, English on request.
+
+Renders the JSON document (`ntm-plan/1`) so that every format shows exactly what the JSON says.
+"""
+
+from __future__ import annotations
+
+W = {
+    "plan": ("Kế hoạch đạt mức", "Plan to reach"),
+    "status": ("Trạng thái", "Status"),
+    "already_met": ("đã đạt", "already met"),
+    "reachable": ("đạt được", "reachable"),
+    "conditional": ("đạt được nếu đáp ứng các điều kiện", "reachable if the conditions are met"),
+    "unreachable": ("không đạt được với các thay đổi cho phép", "unreachable with the allowed changes"),
+    "blocked_by_missing_threshold": ("chưa chứng minh được: thiếu ngưỡng", "blocked: a threshold is missing"),
+    "needs_dossier": ("chưa có hồ sơ để lập kế hoạch", "no evidence to plan; needs a dossier"),
+    "fact": ("Chỉ tiêu (dữ liệu)", "Fact"),
+    "observed": ("Hiện tại", "Now"),
+    "target": ("Cần đạt", "Target"),
+    "cost": ("Chi phí", "Cost"),
+    "needed_by": ("Phục vụ", "For"),
+    "total": ("Tổng chi phí", "Total cost"),
+    "incomplete": ("chưa đủ: có thay đổi chưa có đơn giá", "incomplete: some changes have no price"),
+    "not_purchasable": ("điều kiện (không mua được)", "condition (not purchasable)"),
+    "unpriced": ("chưa có đơn giá", "no price"),
+    "impossible": ("không thể", "impossible"),
+    "provide": ("cần đo/cung cấp", "must be measured/provided"),
+    "choice": ("Lựa chọn rẻ nhất (ít nhất k trong n)", "Cheapest choice (at least k of n)"),
+    "blockers": ("Trở ngại", "Blockers"),
+    "verify": ("Kiểm tra lại bằng bộ máy luật", "Re-evaluated by the engine"),
+    "communes": ("Các xã (rẻ nhất trước)", "Communes (cheapest first)"),
+    "must_lift": ("Các xã phải nâng lên", "Communes that must be lifted"),
+    "needed": ("số xã cần đạt", "communes needed at the tier"),
+    "have": ("hiện có", "have"),
+    "district": ("Kế hoạch của huyện", "The district's own plan"),
+    "budget": ("Ngân sách", "Budget"),
+    "selected": ("Chọn", "Selected"),
+    "remaining": ("Còn lại", "Remaining"),
+    "next": ("Tiền còn lại mua tiếp cho xã", "The remainder buys next for commune"),
+    "not_buyable": ("Không mua được bằng tiền", "Money cannot lift"),
+    "targets": ("Mục tiêu của tỉnh", "Province targets"),
+    "want": ("mục tiêu", "want"),
+    "gap": ("còn thiếu", "gap"),
+    "min_criteria": ("Xã dưới số tiêu chí tối thiểu", "Communes below the minimum number of criteria"),
+    "illustrative_costs": ("đơn giá minh họa, không phải số liệu thật", "illustrative costs, not real figures"),
+    "tie_rule": ("Quy tắc chọn khi bằng nhau", "Tie rule"),
+    "yes": ("có", "yes"),
+    "tie_text": (("chi phí thấp nhất, rồi ít thay đổi nhất, rồi mã các điều kiện được chọn theo thứ tự từ điển (phương án "
+                 "cần thay đổi chỉ tiêu cố định, thiếu ngưỡng, điều kiện không mua được hoặc thay đổi chưa có đơn giá "
+                 "xếp sau mọi phương án không cần)"), None),
+    "not_evaluated": ("không đánh giá lại", "not re-evaluated"),
+    "unpriced_plan": ("có thay đổi chưa có đơn giá", "some changes have no price in the cost model"),
+    "algorithm": (("Thuật toán (chính xác): mỗi xã là một phần tử có trọng số = chi phí tối thiểu, giá trị 1; lấy các xã "
+                  "rẻ nhất trước là tối ưu (m xã rẻ nhất có tổng nhỏ nhất trong mọi nhóm m xã); O(n log n); bằng nhau "
+                  "thì theo mã xã. Tiền còn lại được chi (tham lam) cho các thay đổi rẻ nhất của xã kế tiếp."),
+                  None),
+}
+
+
+def _w(key: str, lang: str) -> str:
+    pair = W.get(key)
+    return key if pair is None else pair[0 if lang == "vi" else 1] or key
+
+
+def _v(x, lang: str) -> str:
+    if x is None:
+        return "—"
+    if isinstance(x, bool):
+        return _w("yes", lang) if x else ("không" if lang == "vi" else "no")
+    s = f"{x:,}" if isinstance(x, int) else f"{x:,.6f}".rstrip("0").rstrip(".")
+    return s.replace(",", "\u2009").replace(".", ",") if lang == "vi" else s
+
+
+def _unit_lines(p: dict, lang: str, md: bool, cur: str | None) -> list[str]:
+    h = "### " if md else ""
+    li = "- " if md else "  "
+    out = [f"{h}{p['name']} ({p['code']}) — {_w('plan', lang)}: {p['target']} ({' → '.join(p['tiers'])})",
+           f"{_w('status', lang)}: {_w(p['status'], lang)}"]
+    for c in p["changes"]:
+        how = c["pricing"]
+        cost = _v(c["cost"], lang) + (f" {cur}" if cur and c["cost"] is not None else "") if how == "priced" else _w(how, lang)
+        cost = f"; {_w('cost', lang)}: {cost}" if cur else ""
+        act = f" [{_w('provide', lang)}]" if c["action"] == "provide" else ""
+        label = c["fact_label"][lang]
+        out.append(f"{li}{c['fact']} — {label}: {_v(c['observed'], lang)} → {_v(c['target'], lang)} {c['unit']} "
+                   f"({c['requirement']}){act}{cost}; {_w('needed_by', lang)}: "
+                   f"{', '.join(c['needed_by'])}" + (" [tạm tính]" if c["provisional"] and lang == "vi" else
+                                                     " [provisional]" if c["provisional"] else ""))
+    for ch in p["choices"]:
+        out.append(f"{li}{_w('choice', lang)}: {ch['tier']} {ch['indicator']} ({ch['required']}/{ch['of']}): "
+                   + ", ".join(ch["chosen_facts"]))
+    for b in p["blockers"]:
+        out.append(f"{li}{_w('blockers', lang)}: {b['message'][lang]}")
+    if p["total_cost"] is not None:
+        tail = "" if p["cost_complete"] else f" ({_w('incomplete', lang)})"
+        out.append(f"{_w('total', lang)}: {_v(p['total_cost'], lang)} {cur or ''}{tail}".rstrip())
+    v = p["verification"]
+    done = ", ".join(f"{k}={v['tiers'][k]}" for k in v["tiers"]) if v["evaluated"] else _w("not_evaluated", lang)
+    out.append(f"{_w('verify', lang)}: {done} — {v['note'][lang]}")
+    return out
+
+
+def render(doc: dict, lang: str = "vi", md: bool = False) -> str:
+    src = doc["source"]
+    cur = src["currency"]
+    lines = []
+    if md:
+        lines.append(f"# {_w('plan', lang)} ({doc['plan'].get('target')})")
+    head = f"{src['ruleset']} {src['ruleset_version']}"
+    if src["overlay"]:
+        head += f" + {src['overlay']}"
+    if src["cost_model"]:
+        head += f" — {src['cost_model']} ({cur})"
+        if src["illustrative_costs"]:
+            head += f" [{_w('illustrative_costs', lang)}]"
+    lines.append(head)
+    p = doc["plan"]
+    if doc["kind"] == "unit":
+        lines += _unit_lines(p, lang, md, cur)
+    else:
+        lines += _group_lines(p, lang, md, cur)
+    lines.append(f"{_w('tie_rule', lang)}: {doc['tie_rule'] if lang == 'en' else _w('tie_text', lang)}")
+    return "\n".join(lines) + "\n"
+
+
+def _group_lines(p: dict, lang: str, md: bool, cur: str | None) -> list[str]:
+    h = "## " if md else ""
+    li = "- " if md else "  "
+    who = f"{p['name']} ({p['code']})" if p["code"] else ("tỉnh (thư mục hồ sơ)" if lang == "vi" else "province (folder)")
+    out = [(f"{h}{who}: {p['target']} — {_w('needed', lang)} {p['commune_target']}: {_v(p['needed'], lang)}, "
+            f"{_w('have', lang)} {p['at_target']}/{p['communes_total']}"),
+           f"{_w('must_lift', lang)}: {', '.join(p['must_lift']) or '—'}"
+           + (f" — {_w('cost', lang)} {_v(p['lift_cost'], lang)} {cur}" if p["lift_cost"] is not None else ""),
+           f"{h}{_w('communes', lang)}:"]
+    for c in p["communes"]:
+        cost = _v(c["total_cost"], lang) if c["total_cost"] is not None else "—"
+        cond = f"; {_w('not_purchasable', lang)}: {', '.join(c['conditions'])}" if c["conditions"] else ""
+        out.append(f"{li}{c['code']} {c['name']}: {_w(c['status'], lang)}; {_w('cost', lang)} {cost}; "
+                   f"{c['changes']} thay đổi{cond}" if lang == "vi" else
+                   f"{li}{c['code']} {c['name']}: {_w(c['status'], lang)}; {_w('cost', lang)} {cost}; "
+                   f"{c['changes']} changes{cond}")
+    if p["district"]:
+        out.append(f"{h}{_w('district', lang)}:")
+        out += ["  " + x if not md else x for x in _unit_lines(p["district"], lang, md, cur)]
+    b = p["budget"]
+    if b:
+        out += [f"{h}{_w('budget', lang)}: {_v(b['budget'], lang)} {cur}",
+                f"{li}{_w('selected', lang)}: {', '.join(b['selected']) or '—'} ({_v(b['spent'], lang)} {cur}); "
+                f"{_w('remaining', lang)}: {_v(b['remaining'], lang)} {cur}; → {b['reaching_target']} "
+                + ("xã đạt mức" if lang == "vi" else "communes at the tier")]
+        if b["next_commune"]:
+            out.append(f"{li}{_w('next', lang)} {b['next_commune']}: {', '.join(b['next_buys']) or '—'} "
+                       f"({_v(b['next_spent'], lang)} {cur})")
+        for code, why in b["not_buyable"].items():
+            conds = next((c["conditions"] for c in p["communes"] if c["code"] == code), [])
+            why = _w("unpriced_plan" if why == "unpriced" else why, lang)
+            if conds:
+                why += f" ({_w('not_purchasable', lang)}: {', '.join(conds)})"
+            out.append(f"{li}{_w('not_buyable', lang)}: {code} — {why}")
+        out.append(f"{li}{b['algorithm'] if lang == 'en' else _w('algorithm', lang)}")
+    t = p["targets"]
+    if t:
+        out.append(f"{h}{_w('targets', lang)}: {t['id']}" + (f" ({t['by']})" if t["by"] else ""))
+        for g in t["tiers"]:
+            out.append(f"{li}{g['tier']}: {_w('want', lang)} {g['want']}, {_w('have', lang)} {g['have']}, "
+                       f"{_w('gap', lang)} {g['gap']} → {', '.join(g['cheapest']) or '—'}"
+                       + (f" ({_v(g['cost'], lang)} {cur})" if g["cost"] is not None else "")
+                       + ("" if g["closable"] else " ✗"))
+        if t["min_criteria"]:
+            out.append(f"{li}{_w('min_criteria', lang)} ({t['min_criteria_tier']}):")
+            for m in t["min_criteria"]:
+                out.append(f"{li}  {m['code']}: {m['criteria_met']} → {_v(m['criteria_met_after'], lang)}/{m['want']} "
+                           f"({', '.join(m['cheapest_criteria']) or '—'}"
+                           + (f"; {_v(m['cost'], lang)} {cur})" if m["cost"] is not None else ")"))
+        out.append(f"{li}{t['note'][lang]}")
+    return out
