@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -17,7 +18,9 @@ from ntm.engine.run import run_engine
 from ntm.errors import NtmInputError
 
 
+@functools.lru_cache(maxsize=1)
 def durable_version() -> str:
+    """Read once: package metadata lookups cost ~8 ms, more than a whole engine run."""
     try:
         return version("durable-rules")
     except PackageNotFoundError:  # pragma: no cover - only without an installed distribution
