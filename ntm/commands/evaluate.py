@@ -25,14 +25,34 @@ def evaluate(
     require: Optional[str] = typer.Option(None, "--require", help="Exit with code 1 unless this tier is met."),
     trace: bool = typer.Option(False, "--trace", help="Include the ordered list of fired rules (JSON)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
-    force: bool = typer.Option(False, "--force", help="Allow --output to replace an existing file."),
+    force: bool = typer.Option(False, "--force", help="Allow --output (and --record) to replace an existing file."),
+    record: str | None = typer.Option(None, "--record", help="Also write a decision record (canonical JSON) "
+                                      "that `ntm verify` can re-run."),
+    sign_key: str | None = typer.Option(None, "--sign-key", help="Sign the record with this council key "
+                                        "(from `ntm keys generate`)."),
+    signer: str | None = typer.Option(None, "--signer", help="The signing council's name, shown in the record."),
 ) -> None:
     """Evaluate a commune's dossier: which tiers are met, and exactly what is missing."""
     from ntm.engine.evaluate import evaluate as run, gather, to_json
 
     when = parse_date(as_of, "--as-of")
+    if (sign_key or signer) and not record:
+        raise NtmInputError.single("signing needs a record to sign", field="--sign-key", hint="add --record FILE")
+    if record:
+        _check_record_target(record, output, force)
     inputs = gather(dossier, ruleset, overlay, when)
-    outcome = run(inputs, trace=trace, tier=tier, as_of=when)
+    outcome = run(inputs, trace=trace or bool(record), tier=tier, as_of=when)
+    if record:
+        from ntm.audit import record as rec_mod
+
+        rec = rec_mod.build(inputs, outcome, as_of=when, tier=tier)
+        if sign_key:
+            from ntm.audit.keys import sign
+
+            rec = sign(rec, sign_key, signer)
+        write_output(rec_mod.to_text(rec), record, force)
+        if not trace:
+            outcome = outcome.model_copy(update={"engine": outcome.engine.model_copy(update={"trace": None})})
     if require is not None and require not in [t.id for t in outcome.tiers]:
         from ntm.errors import did_you_mean
 
@@ -56,3 +76,14 @@ def evaluate(
             render(outcome, console(), lang.value)
     if require is not None and outcome.tier(require).status != "met":
         raise typer.Exit(1)
+
+
+def _check_record_target(record: str, output: str | None, force: bool) -> None:
+    """Refuse before evaluating: a record never replaces a file without --force, nor the report itself."""
+    import os
+
+    if output and os.path.abspath(output) == os.path.abspath(record):
+        raise NtmInputError.single("--record and --output name the same file", file=record, field="--record")
+    if os.path.isfile(record) and not force:
+        raise NtmInputError.single("file exists; not overwriting it", file=record, field="--record",
+                                   hint="use --force to replace it")

@@ -1,0 +1,246 @@
+"""Audit commands: `verify`, `register add|list|show|verify`, `keys generate`, `recheck` (thin over ntm.audit)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from ntm.cli import Lang, app, parse_date
+
+register_app = typer.Typer(no_args_is_help=True, help="The decision register: an append-only, hash-chained log.")
+keys_app = typer.Typer(no_args_is_help=True, help="Council signing keys (ed25519).")
+app.add_typer(register_app, name="register")
+app.add_typer(keys_app, name="keys")
+
+_L = {
+    "REPRODUCED": {"vi": "REPRODUCED — tái lập đúng quyết định đã ghi", "en": "REPRODUCED — the engine reaches the recorded decision"},
+    "DIFFERENT": {"vi": "DIFFERENT — kết quả đánh giá lại khác quyết định đã ghi",
+                  "en": "DIFFERENT — re-evaluation differs from the recorded decision"},
+    "TAMPERED": {"vi": "TAMPERED — hồ sơ quyết định đã bị sửa", "en": "TAMPERED — the record was edited"},
+    "decision": {"vi": "Quyết định", "en": "Decision"},
+    "unit": {"vi": "Đơn vị", "en": "Unit"},
+    "rules": {"vi": "Bộ tiêu chí", "en": "Rules"},
+    "note": {"vi": "Lưu ý", "en": "Note"},
+    "diffs": {"vi": "Khác biệt", "en": "Differences"},
+    "ok": {"vi": "Sổ đăng ký nguyên vẹn", "en": "Register intact"},
+    "broken": {"vi": "Sổ đăng ký bị sửa đổi", "en": "Register was tampered with"},
+    "entries": {"vi": "mục", "en": "entries"},
+    "head": {"vi": "Mã băm đầu chuỗi (công bố để đối chiếu)", "en": "Head hash (publish it for later checks)"},
+    "added": {"vi": "Đã ghi vào sổ, số thứ tự", "en": "Registered as seq"},
+    "already": {"vi": "Đã có trong sổ, số thứ tự", "en": "Already registered as seq"},
+    "empty": {"vi": "Không có mục nào", "en": "No entries"},
+    "maintained": {"vi": "DUY TRÌ — vẫn đạt mức đã công nhận", "en": "MAINTAINED — still meets the recognised tier"},
+    "lost": {"vi": "KHÔNG DUY TRÌ — không còn đạt mức đã công nhận",
+             "en": "NOT MAINTAINED — no longer meets the recognised tier"},
+    "recognised": {"vi": "Mức đã công nhận", "en": "Recognised tier"},
+    "tiers_lost": {"vi": "Mức không còn đạt", "en": "Tiers lost"},
+    "criteria_lost": {"vi": "Tiêu chí không còn duy trì", "en": "Criteria no longer maintained"},
+    "none": {"vi": "(không có)", "en": "(none)"},
+}
+
+
+def _t(key: str, lang: Lang) -> str:
+    return _L[key][lang.value]
+
+
+def _trusted(path: str | None):
+    if path is None:
+        return None
+    from ntm.audit.keys import load_public
+
+    return load_public(path)
+
+
+def _fmt(fmt: str) -> str:
+    if fmt not in ("text", "json"):
+        from ntm.errors import NtmInputError, did_you_mean
+
+        raise NtmInputError.single(f"unknown format '{fmt}'", field="--format", expected="text or json",
+                                   hint=did_you_mean(fmt, ["text", "json"]))
+    return fmt
+
+
+def _db(db: str | None) -> str:
+    from ntm.audit.register import default_path
+
+    return db or default_path()
+
+
+@app.command()
+def verify(
+    record_file: str = typer.Argument(..., metavar="RECORD", help="A decision record (from `ntm evaluate --record`)."),
+    ruleset: str | None = typer.Option(None, "--ruleset", "-r", help="Verify against this ruleset file "
+                                          "(when the shipped one changed since the record was made)."),
+    trusted_key: str | None = typer.Option(None, "--trusted-key", help="Require a signature by this public key (.pub)."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    lang: Lang = typer.Option(Lang.vi, "--lang", help="Report language (Vietnamese by default)."),
+) -> None:
+    """Re-run a decision record: exit 0 REPRODUCED, 1 DIFFERENT, 2 unreadable or tampered."""
+    from ntm.audit import record
+    from ntm.audit import verify as V
+
+    rec = record.load(record_file)
+    v = V.verify(rec, ruleset, _trusted(trusted_key))
+    if _fmt(fmt) == "json":
+        typer.echo(json.dumps({"status": v.status, "decision_id": rec.get("decision_id"), "problems": v.problems,
+                               "notes": v.notes, "differences": v.diffs}, ensure_ascii=False, indent=2, sort_keys=True))
+    else:
+        u = rec.get("unit") or {}
+        typer.echo(_t(v.status, lang))
+        typer.echo(f"{_t('decision', lang)}: {rec.get('decision_id')}")
+        typer.echo(f"{_t('unit', lang)}: {u.get('level')} {u.get('code')} {u.get('name')}")
+        rs = rec["inputs"].get("ruleset") or {}
+        typer.echo(f"{_t('rules', lang)}: {rs.get('id')} {rs.get('version_in_force') or rs.get('version')}")
+        for p in v.problems:
+            typer.echo(f"  ✗ {p}")
+        for n in v.notes:
+            typer.echo(f"  {_t('note', lang)}: {n}")
+        if v.diffs:
+            typer.echo(f"{_t('diffs', lang)}:")
+            for d in v.rendered(lang.value):
+                typer.echo(f"  - {d}")
+    raise typer.Exit(v.exit_code)
+
+
+@register_app.command("add")
+def register_add(
+    records: list[str] = typer.Argument(..., metavar="RECORD...", help="Decision record file(s)."),
+    db: str | None = typer.Option(None, "--db", help="Register file (default $NTM_REGISTER or ./ntm-register.sqlite)."),
+    reproduce: bool = typer.Option(False, "--reproduce", help="Re-run each record first; refuse one that differs."),
+    lang: Lang = typer.Option(Lang.vi, "--lang", help="Report language."),
+) -> None:
+    """Append records to the register (the same record twice is a no-op that names the existing entry)."""
+    from ntm.audit import record, register
+    from ntm.audit import verify as V
+    from ntm.criteria.yamlsrc import read_text
+    from ntm.errors import NtmInputError
+
+    path = _db(db)
+    for f in records:
+        text = read_text(f)
+        if reproduce:
+            v = V.verify(record.parse(text, f))
+            if v.status != "REPRODUCED":
+                raise NtmInputError.single(f"record is {v.status}: " + "; ".join(v.problems + v.diffs[:5]), file=f)
+        a = register.add(path, text, f)
+        typer.echo(f"{f}: {_t('added' if a.new else 'already', lang)} {a.seq} ({a.entry_hash[:16]}…)")
+
+
+@register_app.command("list")
+def register_list(
+    unit: str | None = typer.Option(None, "--unit", help="Only this unit code."),
+    year: int | None = typer.Option(None, "--year", help="Only this assessment year."),
+    db: str | None = typer.Option(None, "--db", help="Register file."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    lang: Lang = typer.Option(Lang.vi, "--lang", help="Report language."),
+) -> None:
+    """List register entries, oldest first."""
+    from ntm.audit import register
+
+    rows = register.rows(_db(db), unit, year)
+    if _fmt(fmt) == "json":
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, sort_keys=True))
+        return
+    if not rows:
+        typer.echo(_t("empty", lang))
+    for r in rows:
+        typer.echo(f"{r['seq']:>5}  {r['decision_id'][:16]}  {r['level']:<8} {r['unit_code']:<8} {r['year']}  "
+                   f"{r['ruleset']:<22} {r['highest_tier'] or '-':<9} {r['unit_name']}")
+
+
+@register_app.command("show")
+def register_show(
+    ident: str = typer.Argument(..., metavar="ID", help="Seq number or decision id (or its first characters)."),
+    db: str | None = typer.Option(None, "--db", help="Register file."),
+    record_only: bool = typer.Option(False, "--record", help="Print only the stored record (to verify it)."),
+    lang: Lang = typer.Option(Lang.vi, "--lang", help="Report language."),
+) -> None:
+    """Show one entry (and its record)."""
+    from ntm.audit import register
+
+    e = register.get(_db(db), ident)
+    if record_only:
+        typer.echo(e["record"], nl=False)
+        return
+    rec = json.loads(e["record"])
+    summary = rec["outcome"]["summary"]
+    for k in ("seq", "decision_id", "unit_code", "unit_name", "level", "year", "ruleset", "highest_tier",
+              "record_sha256", "prev_hash", "entry_hash"):
+        typer.echo(f"{k}: {e[k]}")
+    typer.echo(f"tiers_met: {', '.join(summary['tiers_met']) or _t('none', lang)}")
+    typer.echo(f"recognition: {summary.get('recognition')}")
+    for t in rec["outcome"]["tiers"]:
+        typer.echo(f"  {t['id']}: {t['status']} ({t['criteria_met']}/{t['criteria_total']})"
+                   + (f" unmet: {', '.join(t['unmet_criteria'])}" if t["unmet_criteria"] else ""))
+    sig = rec.get("signature")
+    if sig:
+        typer.echo(f"signature: {sig.get('signer') or ''} key {sig.get('key_id')}")
+
+
+@register_app.command("verify")
+def register_verify(
+    db: str | None = typer.Option(None, "--db", help="Register file."),
+    expect_head: str | None = typer.Option(None, "--expect-head", help="A head hash published earlier: "
+                                              "it must still be in the chain."),
+    lang: Lang = typer.Option(Lang.vi, "--lang", help="Report language."),
+) -> None:
+    """Walk the hash chain; exit 0 intact, 2 if any entry was edited, deleted, inserted or reordered."""
+    from ntm.audit import register
+
+    c = register.verify(_db(db), expect_head)
+    typer.echo(f"{_t('ok' if c.ok else 'broken', lang)}: {c.count} {_t('entries', lang)}")
+    for p in c.problems:
+        typer.echo(f"  ✗ {p}")
+    typer.echo(f"{_t('head', lang)}: {c.head}")
+    raise typer.Exit(0 if c.ok else 2)
+
+
+@keys_app.command("generate")
+def keys_generate(
+    out: str = typer.Option(..., "--out", "-o", help="Private key file to create (PEM, mode 0600); the public key "
+                            "goes to FILE.pub. Never overwritten."),
+) -> None:
+    """Create a council's ed25519 signing key pair."""
+    from ntm.audit.keys import generate
+
+    priv, pub, kid = generate(out)
+    typer.echo(f"private key: {priv} (keep it secret)\npublic key: {pub}\nkey id: {kid}")
+
+
+@app.command()
+def recheck(
+    record_file: str = typer.Argument(..., metavar="RECORD", help="The recognition's decision record."),
+    dossier: str = typer.Argument(..., metavar="NEW_DOSSIER", help="This year's dossier for the same unit."),
+    ruleset: str | None = typer.Option(None, "--ruleset", "-r", help="Ruleset id or file (default: in force "
+                                          "on the new dossier's date)."),
+    overlay: str | None = typer.Option(None, "--overlay", help="Provincial overlay (default: the record's, if it fits)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Judge by the rules in force on this date (YYYY-MM-DD)."),
+    trusted_key: str | None = typer.Option(None, "--trusted-key", help="Require the record to be signed by this key."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    lang: Lang = typer.Option(Lang.vi, "--lang", help="Report language."),
+) -> None:
+    """Does a recognised unit still maintain its tier? Exit 0 maintained, 1 not maintained."""
+    from ntm.audit import record
+    from ntm.audit.recheck import recheck as run
+
+    r = run(record.load(record_file), dossier, ruleset=ruleset, overlay=overlay, as_of=parse_date(as_of, "--as-of"),
+            trusted=_trusted(trusted_key))
+    if _fmt(fmt) == "json":
+        typer.echo(json.dumps({"unit": r.unit, "recognised": r.recognised, "status_now": r.status_now,
+                               "maintained": r.maintained, "tiers_lost": r.tiers_lost, "notes": r.notes,
+                               "criteria_lost": [vars(x) for x in r.losses]},
+                              ensure_ascii=False, indent=2, sort_keys=True))
+    else:
+        typer.echo(_t("maintained" if r.maintained else "lost", lang))
+        typer.echo(f"{_t('unit', lang)}: {r.unit}")
+        typer.echo(f"{_t('recognised', lang)}: {r.recognised or _t('none', lang)} → {r.status_now or '-'}")
+        typer.echo(f"{_t('tiers_lost', lang)}: {', '.join(r.tiers_lost) or _t('none', lang)}")
+        typer.echo(f"{_t('criteria_lost', lang)}:" + ("" if r.losses else f" {_t('none', lang)}"))
+        for x in r.losses:
+            typer.echo(f"  - [{x.tier}] {x.criterion} {x.name[lang.value]}: {x.status}")
+            for line in x.indicators:
+                typer.echo(f"      {line}")
+        for n in r.notes:
+            typer.echo(f"  {_t('note', lang)}: {n}")
+    raise typer.Exit(0 if r.maintained else 1)
