@@ -1,0 +1,100 @@
+"""`ntm report`: a self-contained HTML (or Markdown) report of one dossier, one outcome, or a batch."""
+
+from __future__ import annotations
+
+import enum
+import os
+from typing import Annotated
+
+import typer
+
+from ntm.cli import Lang, app, parse_date, write_output
+from ntm.errors import NtmInputError
+
+OUTCOME_SCHEMA = "ntm-outcome/1"
+BATCH_SCHEMA = "ntm-batch/1"
+BATCH_EXT = (".csv", ".xlsx", ".xlsm")
+
+
+class ReportFmt(str, enum.Enum):
+    html = "html"
+    md = "md"
+
+
+def read_input(path: str, ruleset: str | None = None, overlay: str | None = None, as_of=None):
+    """("outcome", Outcome) or ("batch", dict): a dossier is evaluated by the engine, a folder/CSV/XLSX goes
+    through `ntm batch`, an outcome or batch JSON is read as is (validated)."""
+    if not os.path.exists(path):
+        raise NtmInputError.single("no such file or folder", file=path)
+    if os.path.isdir(path) or path.lower().endswith(BATCH_EXT):
+        return "batch", _run_batch(path, ruleset, overlay, as_of)
+    from ntm.criteria.yamlsrc import load
+
+    src = load(path)
+    data = src.data
+    schema = data.get("schema") if isinstance(data, dict) else None
+    if schema == OUTCOME_SCHEMA:
+        from ntm.criteria.validation import validate
+        from ntm.engine.outcome import Outcome
+
+        return "outcome", validate(Outcome, src)
+    if schema == BATCH_SCHEMA:
+        if not isinstance(data.get("units", []), list) or not isinstance(data.get("summary", {}), dict):
+            raise NtmInputError.single("a batch result needs a list of units and a summary", file=path,
+                                       expected="the JSON written by `ntm batch --format json`")
+        return "batch", data
+    if schema is not None:
+        raise NtmInputError.single(f"unknown schema '{schema}'", file=path, line=src.line_of(("schema",)),
+                                   field="schema", expected=f"{OUTCOME_SCHEMA} or {BATCH_SCHEMA}")
+    from ntm.engine.evaluate import evaluate, gather
+
+    inputs = gather(path, ruleset, overlay, as_of)
+    return "outcome", evaluate(inputs, as_of=as_of)
+
+
+def _run_batch(path: str, ruleset: str | None, overlay: str | None, as_of) -> dict:
+    try:
+        from ntm.batch.run import run_batch
+    except ImportError:
+        raise NtmInputError.single("batch input (a folder, CSV or XLSX) needs `ntm batch`, which is not "
+                                   "available in this installation", file=path,
+                                   hint="run `ntm batch … --format json -o batch.json` and report that file") from None
+    result = run_batch(path, ruleset=ruleset, overlay=overlay, as_of=as_of, jobs=1)
+    if hasattr(result, "model_dump"):
+        result = result.model_dump(mode="json")
+    return result
+
+
+def render_report(kind: str, obj, fmt: str, lang: str) -> str:
+    if kind == "outcome":
+        if fmt == "html":
+            from ntm.report.html import render
+        else:
+            from ntm.report.markdown import render
+    elif fmt == "html":
+        from ntm.report.batch_html import render
+    else:
+        from ntm.report.batch_md import render
+    return render(obj, lang)
+
+
+@app.command()
+def report(
+    source: Annotated[str, typer.Argument(metavar="DOSSIER_OR_BATCH", help="A dossier (YAML/JSON), an outcome JSON, "
+                                          "a batch JSON, or a folder/CSV/XLSX to run as a batch.")],
+    fmt: Annotated[ReportFmt, typer.Option("--format", "-f", help="html (self-contained) or md.")] = ReportFmt.html,
+    lang: Annotated[Lang, typer.Option("--lang", help="Report language (Vietnamese by default).")] = Lang.vi,
+    ruleset: Annotated[str | None, typer.Option("--ruleset", "-r", help="Ruleset id or file (dossier/batch "
+                                                "input).")] = None,
+    overlay: Annotated[str | None, typer.Option("--overlay", help="Provincial overlay file (dossier/batch "
+                                                "input).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Judge by the rules in force on this date "
+                                              "(YYYY-MM-DD; dossier input).")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write to this file instead of "
+                                               "stdout.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Allow --output to replace an existing file.")] = False,
+) -> None:
+    """Write a report: the appraisal view of one unit, or the province summary of a batch with charts."""
+    when = parse_date(as_of, "--as-of")
+    kind, obj = read_input(source, ruleset, overlay, when)
+    write_output(render_report(kind, obj, fmt.value, lang.value), output, force)

@@ -1,0 +1,1 @@
+"""Fillable dossier templates (`ntm template`): YAML for one unit, CSV/XLSX sheets for many (`ntm batch` input)."""
