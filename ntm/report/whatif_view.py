@@ -1,0 +1,220 @@
+"""Terminal and Markdown views of what-if and compare results: one list of blocks, two renderers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ntm.engine.compare import CompareResult
+from ntm.engine.whatif import ScenarioOut, WhatIfResult
+from ntm.report.i18n import fmt_num, w
+
+WORDS = {
+    "baseline": ("Hiện trạng", "Baseline"),
+    "scenario": ("Kịch bản", "Scenario"),
+    "changes": ("Thay đổi minh chứng", "Evidence changed"),
+    "fact": ("Chỉ số", "Fact"),
+    "before": ("Trước", "Before"),
+    "after": ("Sau", "After"),
+    "derived": ("(tính từ số liệu thành phần)", "(computed from its parts)"),
+    "gained": ("Đạt thêm mức", "Tiers gained"),
+    "lost": ("Mất mức", "Tiers lost"),
+    "tiers_compare": ("So sánh các mức", "Tiers compared"),
+    "criteria_flipped": ("Tiêu chí đổi trạng thái", "Criteria that flip"),
+    "indicators_changed": ("Chỉ tiêu thay đổi", "Indicators that change"),
+    "no_change": ("Không thay đổi kết quả nào.", "No decision changes."),
+    "recognition": ("Điều kiện công nhận", "Recognition conditions"),
+    "unit_col": ("Hồ sơ", "Dossier"),
+    "changed_tiers": ("Mức đổi trạng thái", "Tiers that change"),
+    "why": ("Lý do (chỉ tiêu khác nhau)", "Why (indicators that differ)"),
+    "error": ("Lỗi", "Error"),
+    "summary": ("Tóm tắt", "Summary"),
+    "gap": ("chênh lệch", "gap"),
+    "absent": ("không có", "absent"),
+    "detail": ("Chi tiết (thực tế, chênh lệch)", "Detail (observed, gap)"),
+    "dropped": ("Bỏ qua chỉ số không có trong bộ tiêu chí", "Facts dropped (unknown to the ruleset)"),
+}
+MARK = {"met": "✅", "not_met": "❌", "indeterminate": "❔", "pass": "✅", "fail": "❌", "missing": "⏳",
+        "not_applicable": "➖", None: "∅"}
+
+
+def t(key: str, lang: str) -> str:
+    vi, en = WORDS[key]
+    return en if lang == "en" else vi
+
+
+@dataclass
+class Block:
+    kind: str  # "h1" | "h2" | "p" | "table"
+    text: str = ""
+    headers: tuple[str, ...] = ()
+    rows: tuple[tuple[str, ...], ...] = ()
+
+
+def _L(label, lang: str) -> str:
+    return label.en if lang == "en" else label.vi
+
+
+def _st(status, lang: str) -> str:
+    if status is None:
+        return t("absent", lang)
+    return f"{MARK.get(status, '')} {w(status, lang)}".strip()
+
+
+def _val(v, unit: str, lang: str) -> str:
+    if v is None:
+        return "∅"
+    if isinstance(v, bool):
+        return fmt_num(v, lang)
+    return fmt_num(v, lang) + ("%" if unit == "%" else f" {unit}")
+
+
+def _u(c, lang: str) -> str:
+    return c.unit_en if lang == "en" else c.unit
+
+
+def _gap(g, lang: str) -> str:
+    return "—" if g is None else fmt_num(g, lang)
+
+
+def whatif_blocks(r: WhatIfResult, lang: str = "vi") -> list[Block]:
+    u = r.unit
+    blocks = [Block("h1", f"{u.name} ({u.code}) — what-if")]
+    head = f"{w('ruleset', lang)}: {r.ruleset.id} ({w('version_in_force', lang)} {r.ruleset.version_in_force})"
+    if r.overlay:
+        head += f"; {w('overlay', lang)}: {r.overlay.id}" + (f" ({w('illustrative', lang)})" if r.overlay.illustrative else "")
+    blocks.append(Block("p", head))
+    cols = (w("tier", lang), t("baseline", lang)) + tuple(s.id for s in r.scenarios)
+    rows = []
+    base_lines = r.baseline.tiers + ([r.baseline.recognition] if r.baseline.recognition else [])
+    for k, bl in enumerate(base_lines):
+        cells = [_L(bl.label, lang), f"{_st(bl.status, lang)} ({bl.criteria_met}/{bl.criteria_total})"]
+        for s in r.scenarios:
+            al = (s.after.tiers + ([s.after.recognition] if s.after.recognition else []))[k]
+            mark = " ←" if al.status != bl.status else ""
+            cells.append(f"{_st(al.status, lang)} ({al.criteria_met}/{al.criteria_total}){mark}")
+        rows.append(tuple(cells))
+    blocks.append(Block("h2", t("tiers_compare", lang)))
+    blocks.append(Block("table", headers=cols, rows=tuple(rows)))
+    # criteria that flip in any scenario: one row each, every scenario's status side by side
+    flipped: dict[tuple[str, str], dict] = {}
+    for s in r.scenarios:
+        for f in s.criteria_flipped:
+            row = flipped.setdefault((f.tier, f.number), {"name": f.name, "before": f.before})
+            row[s.id] = f.after
+    if flipped:
+        blocks.append(Block("h2", t("criteria_flipped", lang)))
+        rows = []
+        for (tier, num), row in flipped.items():
+            cells = [f"{tier} · {num}. {_L(row['name'], lang)}", _st(row["before"], lang)]
+            cells += [_st(row.get(s.id, row["before"]), lang) + (" ←" if s.id in row else "") for s in r.scenarios]
+            rows.append(tuple(cells))
+        blocks.append(Block("table", headers=(w("criterion", lang), t("baseline", lang)) + tuple(s.id for s in r.scenarios),
+                            rows=tuple(rows)))
+    for s in r.scenarios:
+        blocks += _scenario_blocks(s, lang)
+    return blocks
+
+
+def _scenario_blocks(s: ScenarioOut, lang: str) -> list[Block]:
+    blocks = [Block("h2", f"{t('scenario', lang)} {s.id}: {_L(s.label, lang)}")]
+    rows = tuple((f"{c.fact} — {_L(c.label, lang)}" + (f" {t('derived', lang)}" if c.derived else ""),
+                  _val(c.before, _u(c, lang), lang), _val(c.after, _u(c, lang), lang)) for c in s.changes)
+    if rows:
+        blocks.append(Block("table", headers=(t("fact", lang), t("before", lang), t("after", lang)), rows=rows))
+    if s.tiers_gained:
+        blocks.append(Block("p", f"{t('gained', lang)}: {', '.join(s.tiers_gained)}"))
+    if s.tiers_lost:
+        blocks.append(Block("p", f"{t('lost', lang)}: {', '.join(s.tiers_lost)}"))
+    if not (s.tiers_changed or s.criteria_flipped or s.indicators_changed):
+        blocks.append(Block("p", t("no_change", lang)))
+        return blocks
+    rows = []
+    for i in s.indicators_changed:
+        detail = "; ".join(
+            f"{c.fact}: {_val(c.observed_before, _u(c, lang), lang)} → {_val(c.observed_after, _u(c, lang), lang)}"
+            f" ({t('gap', lang)} {_gap(c.gap_before, lang)} → {_gap(c.gap_after, lang)})" for c in i.conditions)
+        rows.append((i.tier, f"{i.code} {_L(i.label, lang)}", f"{_st(i.before, lang)} → {_st(i.after, lang)}", detail))
+    if rows:
+        blocks.append(Block("table", headers=(w("tier", lang), w("indicator", lang), w("result", lang), t("detail", lang)),
+                            rows=tuple(rows)))
+    return blocks
+
+
+def compare_blocks(r: CompareResult, lang: str = "vi") -> list[Block]:
+    blocks = [Block("h1", f"compare ({r.varies}): A = {r.a.description}; B = {r.b.description}"),
+              Block("p", f"{t('summary', lang)}: {_L(r.summary, lang)}")]
+    rows = []
+    for u in r.units:
+        name = f"{u.name} ({u.code})" if u.code else "—"
+        if u.error_a or u.error_b:
+            side = "A" if u.error_a else "B"
+            errs = u.error_a or u.error_b
+            more = f" (+{len(errs) - 1})" if len(errs) > 1 else ""
+            rows.append((u.path, name, f"{t('error', lang)} ({side}): {errs[0]}{more}"))
+        elif not u.changed:
+            rows.append((u.path, name, "="))
+        else:
+            rows.append((u.path, name, "; ".join(f"{d.tier}: {_st(d.a, lang)} → {_st(d.b, lang)}" for d in u.tiers)))
+    blocks.append(Block("table", headers=(t("unit_col", lang), w("unit", lang), t("changed_tiers", lang)),
+                        rows=tuple(rows)))
+    for u in r.units:
+        if not u.changed:
+            continue
+        blocks.append(Block("h2", f"{u.path} — {u.name} ({u.code}): {t('why', lang)}"))
+        rows = []
+        for d in u.tiers:
+            if not d.why:
+                rows.append((d.tier, "—", _st(d.a, lang), _st(d.b, lang), "", ""))
+            for x in d.why:
+                rows.append((d.tier, f"{x.code} {_L(x.label, lang)}", _st(x.a, lang), _st(x.b, lang),
+                             ", ".join(x.rule_a) or "∅", ", ".join(x.rule_b) or "∅"))
+        blocks.append(Block("table", headers=(w("tier", lang), w("indicator", lang), "A", "B", "A: " + w("threshold", lang),
+                                              "B: " + w("threshold", lang)), rows=tuple(rows)))
+    dropped = [(u.path, side, ", ".join(s.dropped_facts)) for u in r.units for side, s in (("A", u.a), ("B", u.b))
+               if s is not None and s.dropped_facts]
+    if dropped:
+        blocks.append(Block("h2", t("dropped", lang)))
+        blocks.append(Block("table", headers=(t("unit_col", lang), "", t("fact", lang)), rows=tuple(dropped)))
+    return blocks
+
+
+def _md(s: str) -> str:
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(blocks: list[Block]) -> str:
+    out: list[str] = []
+    for b in blocks:
+        if b.kind == "h1":
+            out += [f"# {b.text}", ""]
+        elif b.kind == "h2":
+            out += [f"## {b.text}", ""]
+        elif b.kind == "p":
+            out += [b.text, ""]
+        else:
+            out.append("| " + " | ".join(_md(h) for h in b.headers) + " |")
+            out.append("|" + "---|" * len(b.headers))
+            out += ["| " + " | ".join(_md(c) for c in row) + " |" for row in b.rows]
+            out.append("")
+    return "\n".join(out)
+
+
+def to_console(blocks: list[Block], con) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    for b in blocks:
+        if b.kind == "h1":
+            con.print(Text(b.text, style="bold"))
+        elif b.kind == "h2":
+            con.print()
+            con.print(Text(b.text, style="bold underline"))
+        elif b.kind == "p":
+            con.print(Text(b.text))
+        else:
+            tab = Table(header_style="bold", show_lines=False)
+            for h in b.headers:
+                tab.add_column(h)
+            for row in b.rows:
+                tab.add_row(*[Text(c) for c in row])
+            con.print(tab)
