@@ -1,0 +1,310 @@
+"""Batch outputs: canonical JSON, a per-commune CSV, an XLSX workbook and a terminal summary.
+
+All are pure functions of the batch document, so the same batch always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+
+L = {
+    "vi": {"code": "Mã xã", "name": "Tên xã", "district": "Huyện", "region": "Vùng", "row": "Dòng",
+           "status": "Trạng thái", "highest": "Mức cao nhất", "met": "Đạt", "total": "Tổng", "pct": "%",
+           "not_met": "Chưa đạt", "ind": "Chưa xác định", "tier": "Mức", "units": "Số xã",
+           "evaluated": "Đã đánh giá", "errors": "Lỗi", "avg": "Số tiêu chí đạt bình quân", "band": "Số tiêu chí đạt",
+           "count": "Số xã", "criterion": "Tiêu chí", "indicator": "Chỉ tiêu", "fact": "Dữ liệu",
+           "observed": "Thực tế", "threshold": "Yêu cầu", "gap": "Khoảng cách", "reason": "Lý do",
+           "missing": "Còn thiếu", "file": "Tệp", "unmet": "Tiêu chí chưa đạt", "undecided": "Tiêu chí chưa xác định",
+           "failed": "Chỉ tiêu chưa đạt", "none": "chưa đạt mức nào", "ok": "đã đánh giá", "error": "lỗi",
+           "summary": "Tổng hợp kết quả", "most_c": "Tiêu chí nhiều xã chưa đạt nhất",
+           "priority": "Xã còn thiếu 1–2 tiêu chí (ưu tiên)", "districts": "Theo huyện",
+           "gained": "Lên mức", "lost": "Xuống mức", "delta": "Thay đổi so với lần trước",
+           "criteria_met": "Tiêu chí đạt (chuẩn)",
+           "tiers": {"standard": "Đạt chuẩn", "advanced": "Nâng cao", "model": "Kiểu mẫu"},
+           "status_v": {"met": "đạt", "not_met": "chưa đạt", "indeterminate": "chưa xác định"}},
+    "en": {"code": "Code", "name": "Name", "district": "District", "region": "Region", "row": "Row",
+           "status": "Status", "highest": "Highest tier", "met": "Met", "total": "Total", "pct": "%",
+           "not_met": "Not met", "ind": "Undecided", "tier": "Tier", "units": "Units",
+           "evaluated": "Evaluated", "errors": "Errors", "avg": "Average criteria met", "band": "Criteria met",
+           "count": "Communes", "criterion": "Criterion", "indicator": "Indicator", "fact": "Fact",
+           "observed": "Observed", "threshold": "Required", "gap": "Gap", "reason": "Reason",
+           "missing": "Missing", "file": "File", "unmet": "Unmet criteria", "undecided": "Undecided criteria",
+           "failed": "Failed indicators", "none": "no tier", "ok": "evaluated", "error": "error",
+           "summary": "Batch summary", "most_c": "Most-failed criteria",
+           "priority": "Communes 1–2 criteria from a tier (priority)", "districts": "By district",
+           "gained": "Gained a tier", "lost": "Lost a tier", "delta": "Change since the previous batch",
+           "criteria_met": "Criteria met (standard)",
+           "tiers": {"standard": "Standard", "advanced": "Advanced", "model": "Model"},
+           "status_v": {"met": "met", "not_met": "not met", "indeterminate": "undecided"}},
+}
+
+
+def _t(lang: str, tier: str | None) -> str:
+    if tier is None:
+        return L[lang]["none"]
+    return L[lang]["tiers"].get(tier, tier)
+
+
+def to_json(doc: dict) -> str:
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def _tiers(doc: dict) -> list[str]:
+    return list(doc["summary"]["tiers"])
+
+
+def commune_rows(doc: dict, lang: str = "vi") -> list[list]:
+    """Header + one row per input row (evaluated units and errors, in input order: nothing dropped)."""
+    lab = L[lang]
+    tiers = _tiers(doc)
+    header = [lab["row"], lab["file"], lab["code"], lab["name"], lab["district"], lab["region"], lab["status"],
+              lab["highest"], *[_t(lang, t) for t in tiers], lab["criteria_met"], lab["unmet"], lab["undecided"],
+              lab["failed"], "decided_by_provisional", lab["reason"]]
+    items = [(u["row"], u["file"], 0, u) for u in doc["units"]] + [(e["row"], e["file"], 1, e) for e in doc["errors"]]
+    items.sort(key=lambda x: (x[0] if x[0] is not None else 0, x[1] or "", x[2]))
+    rows = [header]
+    for row, file, is_err, x in items:
+        if is_err:
+            rows.append([row, file, x["code"], "", "", "", lab["error"], "", *["" for _ in tiers], "", "", "", "",
+                         "", x["reason"]])
+            continue
+        st = x["criteria"].get("standard")
+        rows.append([row, file, x["code"], x["name"], x["district"] or "", x["region"], lab["ok"],
+                     _t(lang, x["highest_tier"]), *[lab["status_v"].get(x["tiers"].get(t), "") for t in tiers],
+                     f"{st['met']}/{st['total']}" if st else "", ";".join(st["unmet"]) if st else "",
+                     ";".join(st["undecided"]) if st else "",
+                     ";".join(x["failed_indicators"].get("standard", [])), str(x["decided_by_provisional"]).lower(),
+                     ""])
+    return rows
+
+
+def to_csv(doc: dict, lang: str = "vi") -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    for r in commune_rows(doc, lang):
+        w.writerow(["" if c is None else c for c in r])
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------------------------------------ XLSX
+
+GREEN, RED, GREY = "C6EFCE", "FFC7CE", "D9D9D9"
+FIXED = (1980, 1, 1, 0, 0, 0)
+
+
+def to_xlsx(doc: dict, lang: str = "vi") -> bytes:
+    """Sheets Tổng hợp (summary), Theo xã (per commune, criteria coloured), Khoảng cách (gaps), Lỗi (bad rows).
+    Byte-stable: fixed document dates and fixed zip entry times."""
+    import datetime as dt
+
+    import openpyxl
+    from openpyxl.styles import Font, PatternFill
+
+    lab = L[lang]
+    bold = Font(bold=True)
+    fills = {k: PatternFill("solid", start_color=c, end_color=c) for k, c in
+             (("met", GREEN), ("not_met", RED), ("indeterminate", GREY))}
+    wb = openpyxl.Workbook()
+    s = doc["summary"]
+
+    ws = wb.active
+    ws.title = "Tổng hợp" if lang == "vi" else "Summary"
+    ws.append([lab["summary"]])
+    ws["A1"].font = bold
+    for k in ("units", "evaluated", "errors"):
+        ws.append([lab[k], s[k]])
+    ws.append([lab["avg"], s["avg_criteria_met"]])
+    ws.append([])
+    ws.append([lab["tier"], lab["met"], lab["pct"], lab["not_met"], lab["ind"]])
+    for t, v in s["tiers"].items():
+        ws.append([_t(lang, t), v["met"], v["pct"], v["not_met"], v["indeterminate"]])
+    ws.append([])
+    ws.append([lab["band"], lab["count"]])
+    for b, n in s["bands"].items():
+        ws.append([b, n])
+    ws.append([])
+    ws.append([lab["most_c"]])
+    ws.append([lab["tier"], lab["criterion"], "", lab["count"]])
+    for c in s["most_failed_criteria"]:
+        ws.append([_t(lang, c["tier"]), c["number"], (c["name"] or {}).get(lang, ""), c["count"]])
+    ws.append([])
+    ws.append([lab["priority"]])
+    ws.append([lab["code"], lab["name"], lab["district"], lab["tier"], lab["missing"]])
+    for p in s["priority"]:
+        ws.append([p["code"], p["name"], p["district"] or "", _t(lang, p["tier"]), ", ".join(p["missing_criteria"])])
+    if s["districts"]:
+        ws.append([])
+        ws.append([lab["districts"]])
+        ws.append([lab["district"], lab["units"], *[_t(lang, t) for t in s["tiers"]], lab["avg"]])
+        for d in s["districts"]:
+            ws.append([d["district"], d["units"], *[d["tiers"].get(t, 0) for t in s["tiers"]], d["avg_criteria_met"]])
+    cmp_ = doc.get("compare")
+    if cmp_:
+        ws.append([])
+        ws.append([lab["delta"], cmp_["previous"]])
+        ws.append([lab["avg"], cmp_["avg_criteria_delta"]])
+        for t, n in cmp_["tiers_delta"].items():
+            ws.append([_t(lang, t), n])
+        for key in ("gained", "lost"):
+            for g in cmp_[key]:
+                ws.append([lab[key], g["code"], g["name"], _t(lang, g["previous"]), _t(lang, g["tier"])])
+
+    ws = wb.create_sheet("Theo xã" if lang == "vi" else "Communes")
+    tiers = list(s["tiers"])
+    numbers: list[str] = []
+    for u in doc["units"]:
+        std = u["criteria"].get("standard")
+        if std:
+            from ntm.batch.summary import natural
+
+            numbers = sorted(set(numbers) | set(_std_numbers(u)), key=natural)
+    ws.append([lab["row"], lab["code"], lab["name"], lab["district"], *[_t(lang, t) for t in tiers],
+               lab["criteria_met"], *[f"{lab['criterion']} {n}" for n in numbers]])
+    for c in ws[1]:
+        c.font = bold
+    for u in doc["units"]:
+        std = u["criteria"].get("standard")
+        status = {n: "met" for n in numbers}
+        if std:
+            status.update({n: "not_met" for n in std["unmet"]})
+            status.update({n: "indeterminate" for n in std["undecided"]})
+        known = set(_std_numbers(u))
+        ws.append([u["row"] if u["row"] is not None else u["file"], u["code"], u["name"], u["district"] or "",
+                   *[lab["status_v"].get(u["tiers"].get(t), "") for t in tiers],
+                   f"{std['met']}/{std['total']}" if std else "",
+                   *[lab["status_v"][status[n]] if n in known else "" for n in numbers]])
+        r = ws.max_row
+        for j, n in enumerate(numbers):
+            if n in known:
+                ws.cell(r, 6 + len(tiers) + j).fill = fills[status[n]]
+        for j, t in enumerate(tiers):
+            st = u["tiers"].get(t)
+            if st:
+                ws.cell(r, 5 + j).fill = fills[st]
+
+    ws = wb.create_sheet("Khoảng cách" if lang == "vi" else "Gaps")
+    ws.append([lab["code"], lab["name"], lab["tier"], lab["criterion"], lab["indicator"], lab["fact"],
+               lab["observed"], lab["threshold"], lab["gap"], "unit"])
+    for c in ws[1]:
+        c.font = bold
+    for u in doc["units"]:
+        for g in u["gaps"]:
+            ws.append([u["code"], u["name"], _t(lang, g["tier"]), g["criterion"], g["indicator"], g["fact"],
+                       _cell(g["observed"]), f"{g['op']} {_cell(g['threshold'])}", _cell(g["gap"]), g["unit"]])
+
+    ws = wb.create_sheet("Lỗi" if lang == "vi" else "Errors")
+    ws.append([lab["row"], lab["file"], lab["code"], lab["reason"]])
+    for c in ws[1]:
+        c.font = bold
+    for e in doc["errors"]:
+        ws.append([e["row"], e["file"], e["code"], e["reason"]])
+
+    fixed = dt.datetime(2000, 1, 1)
+    wb.properties.created = fixed
+    wb.properties.modified = fixed
+    wb.properties.creator = "ntm-rules"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return _stable_zip(buf.getvalue(), fixed)
+
+
+def _std_numbers(u: dict) -> list[str]:
+    """Standard-tier criterion numbers a unit has (met ones are not listed by number in the record)."""
+    std = u["criteria"].get("standard")
+    if not std:
+        return []
+    return [str(i) for i in range(1, std["total"] + 1)] if std["total"] == 19 else std["unmet"] + std["undecided"]
+
+
+def _cell(v):
+    if isinstance(v, bool):
+        return str(v).lower()
+    return v
+
+
+def _stable_zip(data: bytes, fixed) -> bytes:
+    """Rewrite the package with fixed entry times and the fixed modified date (openpyxl stamps 'now')."""
+    import re
+
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                stamp = fixed.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+                body = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)", rb"\g<1>" + stamp + rb"\2", body)
+            zi = zipfile.ZipInfo(info.filename, date_time=FIXED)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o600 << 16
+            dst.writestr(zi, body)
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------------------------- terminal
+
+
+def render_table(doc: dict, console, lang: str = "vi", top: int = 10) -> None:
+    from rich.table import Table
+
+    lab = L[lang]
+    s = doc["summary"]
+    console.print(f"{lab['summary']}: {doc['input']['path']} — {lab['units']} {s['units']}, "
+                  f"{lab['evaluated']} {s['evaluated']}, {lab['errors']} {s['errors']}")
+    rs = doc["ruleset"]
+    if rs:
+        console.print(f"ruleset {rs['id']} {rs['version']}" + (f", overlay {doc['overlay']['id']}" if doc["overlay"] else ""))
+    t = Table(title=lab["tier"])
+    for h in (lab["tier"], lab["met"], lab["pct"], lab["not_met"], lab["ind"]):
+        t.add_column(h)
+    for k, v in s["tiers"].items():
+        t.add_row(_t(lang, k), str(v["met"]), f"{v['pct']:.2f}", str(v["not_met"]), str(v["indeterminate"]))
+    console.print(t)
+    t = Table(title=lab["band"])
+    t.add_column(lab["band"])
+    t.add_column(lab["count"])
+    for b, n in s["bands"].items():
+        t.add_row(b, str(n))
+    console.print(t)
+    if s["avg_criteria_met"] is not None:
+        console.print(f"{lab['avg']}: {s['avg_criteria_met']:.2f}")
+    if s["most_failed_criteria"]:
+        t = Table(title=lab["most_c"])
+        for h in (lab["tier"], lab["criterion"], lab["count"]):
+            t.add_column(h)
+        for c in s["most_failed_criteria"][:top]:
+            t.add_row(_t(lang, c["tier"]), f"{c['number']} {(c['name'] or {}).get(lang, '')}", str(c["count"]))
+        console.print(t)
+    if s["priority"]:
+        t = Table(title=lab["priority"])
+        for h in (lab["code"], lab["name"], lab["district"], lab["tier"], lab["missing"]):
+            t.add_column(h)
+        for p in s["priority"]:
+            t.add_row(p["code"], p["name"], p["district"] or "", _t(lang, p["tier"]), ", ".join(p["missing_criteria"]))
+        console.print(t)
+    if s["districts"]:
+        t = Table(title=lab["districts"])
+        for h in (lab["district"], lab["units"], *[_t(lang, x) for x in s["tiers"]], lab["avg"]):
+            t.add_column(h)
+        for d in s["districts"]:
+            avg = "" if d["avg_criteria_met"] is None else f"{d['avg_criteria_met']:.2f}"
+            t.add_row(d["district"], str(d["units"]), *[str(d["tiers"].get(x, 0)) for x in s["tiers"]], avg)
+        console.print(t)
+    c = doc.get("compare")
+    if c:
+        console.print(f"{lab['delta']} ({c['previous']}): {lab['avg']} "
+                      f"{'' if c['avg_criteria_delta'] is None else format(c['avg_criteria_delta'], '+.2f')}; "
+                      + ", ".join(f"{_t(lang, k)} {v:+d}" for k, v in c["tiers_delta"].items()))
+        for key in ("gained", "lost"):
+            for g in c[key]:
+                console.print(f"  {lab[key]}: {g['code']} {g['name']} ({_t(lang, g['previous'])} → {_t(lang, g['tier'])})")
+    if doc["errors"]:
+        t = Table(title=lab["errors"])
+        for h in (lab["row"], lab["code"], lab["reason"]):
+            t.add_column(h)
+        for e in doc["errors"]:
+            t.add_row(str(e["row"] if e["row"] is not None else e["file"]), e["code"] or "", e["reason"])
+        console.print(t)

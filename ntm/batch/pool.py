@@ -1,0 +1,180 @@
+"""Crash-isolated engine workers: each unit is evaluated in a worker process with a deadline.
+
+A worker that dies (a segfault or SIGFPE in the C engine, an abrupt exit) or overruns the per-unit timeout fails
+only the unit it was on; it is replaced by a fresh worker and the batch goes on. Results are keyed by the job's
+input index, so the output order never depends on scheduling.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from multiprocessing.connection import wait
+
+from ntm.batch.inputs import Job
+from ntm.batch.work import Settings, mark_worker, new_batch, run_job
+
+Result = tuple[str, object]  # ("ok", record) | ("error", reason)
+
+
+def run_in_process(jobs: Iterable[Job], settings: Settings, on_done: Callable[[], None] | None = None) -> dict[int, Result]:
+    """No isolation (--no-isolation): fastest start, but a crash in the C engine ends the whole batch."""
+    new_batch()
+    out = {}
+    for job in jobs:
+        out[job.index] = _safe(job, settings)
+        if on_done:
+            on_done()
+    return out
+
+
+def _safe(job: Job, settings: Settings) -> Result:
+    try:
+        return run_job(job, settings)
+    except Exception as e:  # noqa: BLE001 - a bug on one unit must not cost the others
+        return "error", f"internal error: {type(e).__name__}: {e}"
+
+
+def _worker(conn, settings: Settings) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops its workers
+    _quiet_crashes()
+    mark_worker()
+    new_batch()
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        conn.send((job.index, _safe(job, settings)))
+
+
+def _quiet_crashes() -> None:
+    """A crash is reported once, by the parent, as that unit's error: no Python fault dump on the user's
+    terminal (pytest and -X faulthandler enable it) and no core file per crashed unit in their folder."""
+    import faulthandler
+
+    faulthandler.disable()
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+class _Slot:
+    def __init__(self, ctx, settings: Settings):
+        parent, child = ctx.Pipe(duplex=True)
+        self.proc = ctx.Process(target=_worker, args=(child, settings), daemon=True)
+        self.proc.start()
+        child.close()
+        self.conn = parent
+        self.job: Job | None = None
+        self.deadline = 0.0
+
+    def give(self, job: Job, timeout: float) -> None:
+        self.job = job
+        self.deadline = time.monotonic() + timeout
+        try:
+            self.conn.send(job)
+        except OSError:
+            pass  # the worker just died: its sentinel fires and the job is reported as crashed
+
+    def kill(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
+
+
+def death_reason(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = "unknown signal"
+        return f"engine crashed (signal {-exitcode}, {name}); the unit was not evaluated"
+    return f"engine worker exited unexpectedly (exit code {exitcode}); the unit was not evaluated"
+
+
+def run_isolated(jobs: Iterable[Job], settings: Settings, workers: int = 1, timeout: float = 30.0,
+                 on_done: Callable[[], None] | None = None) -> dict[int, Result]:
+    """Evaluate every job in `workers` processes; crashes and timeouts become that unit's error."""
+    source = iter(jobs)
+    pending = deque()  # at most one job looked ahead: the input is read as the workers need it
+    results: dict[int, Result] = {}
+
+    def more() -> bool:
+        if not pending:
+            nxt = next(source, None)
+            if nxt is not None:
+                pending.append(nxt)
+        return bool(pending)
+
+    if not more():
+        return results
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    slots = [_Slot(ctx, settings) for _ in range(max(1, workers))]
+
+    def finish(slot: _Slot, result: Result) -> None:
+        results[slot.job.index] = result
+        slot.job = None
+        if on_done:
+            on_done()
+
+    def assign(i: int) -> None:
+        s = slots[i]
+        if s.job is None and more():
+            if not s.proc.is_alive():  # died between units: a fresh worker takes its place
+                s.kill()
+                slots[i] = s = _Slot(ctx, settings)
+            s.give(pending.popleft(), timeout)
+
+    try:
+        for i in range(len(slots)):
+            assign(i)
+        while any(s.job is not None for s in slots):
+            busy = [s for s in slots if s.job is not None]
+            wait_for = min(s.deadline for s in busy) - time.monotonic()
+            ready = set(wait([x for s in busy for x in (s.conn, s.proc.sentinel)], timeout=max(0.0, wait_for)))
+            now = time.monotonic()
+            for i, s in enumerate(slots):
+                if s.job is None:
+                    continue
+                if s.conn in ready or s.proc.sentinel in ready:
+                    try:
+                        if not s.conn.poll():
+                            raise EOFError
+                        _index, result = s.conn.recv()
+                        finish(s, result)
+                    except (EOFError, OSError):
+                        s.proc.join(5)
+                        finish(s, ("error", death_reason(s.proc.exitcode)))
+                        s.kill()
+                elif now >= s.deadline:
+                    finish(s, ("error", f"timed out after {timeout:g} s; the engine was stopped"))
+                    s.kill()
+                assign(i)
+        for job in [*pending, *source]:  # a safety net: never reached while workers can be started
+            results[job.index] = ("error", "not evaluated (no engine worker)")
+    finally:
+        for s in slots:
+            try:
+                if s.proc.is_alive():
+                    s.conn.send(None)
+            except (OSError, ValueError):
+                pass
+        for s in slots:
+            s.proc.join(2)
+            s.kill()
+    return results
+
+
+def cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

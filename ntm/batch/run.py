@@ -1,0 +1,73 @@
+"""Run a batch: read the input, evaluate every unit (isolated workers by default), summarise."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from ntm.batch import pool, summary
+from ntm.batch.inputs import BatchInput, Entry, Job, read_input
+from ntm.batch.work import Settings
+from ntm.errors import NtmInputError
+
+
+def catalogue(ruleset: str | None, overlay: str | None) -> dict:
+    """Facts a table header may name: those of the chosen ruleset (or every shipped one) and the overlay's."""
+    from ntm.criteria.loader import all_shipped, load_ruleset
+    from ntm.criteria.overlay import load_overlay
+
+    lrs = [load_ruleset(ruleset)] if ruleset else sorted(all_shipped(), key=lambda lr: lr.ruleset.id, reverse=True)
+    facts: dict = {}
+    for lr in lrs:
+        for fid, f in lr.ruleset.fact_map().items():
+            facts.setdefault(fid, f)
+    if overlay:
+        err = None
+        for lr in lrs:
+            try:
+                lo = load_overlay(overlay, lr.ruleset)
+            except NtmInputError as e:
+                err = e
+                continue
+            for f in lo.overlay.facts:
+                facts.setdefault(f.id, f)
+            err = None
+            break
+        if err is not None:
+            raise err
+    return facts
+
+
+def run_batch(path: str, *, ruleset: str | None = None, overlay: str | None = None, as_of: dt.date | None = None,
+              sheet: str | None = None, jobs: int = 1, timeout: float = 30.0, isolate: bool = True,
+              previous: str | None = None, progress: Callable[[int], Callable[[], None]] | None = None) -> dict:
+    """The batch document ("ntm-batch/1"). `progress(total)` returns a callback called once per finished unit."""
+    if jobs < 1:
+        raise NtmInputError.single(f"{jobs} is not a number of workers", field="--jobs", expected="1 or more")
+    if timeout <= 0:
+        raise NtmInputError.single(f"{timeout} is not a timeout", field="--timeout", expected="seconds > 0")
+    prev = None
+    if previous is not None:
+        from ntm.batch.previous import load_previous
+
+        prev = {"doc": load_previous(previous), "path": previous}
+    inp: BatchInput = read_input(path, catalogue(ruleset, overlay), sheet=sheet)
+    settings = Settings(ruleset, overlay, as_of, inp.columns)
+    tick = progress(inp.rows) if progress else None
+    entries: list = []  # (index, row, file, code) of jobs, RowErrors as they are: the document's order
+
+    def stream():
+        for item in inp.items:
+            if isinstance(item, Job):
+                entries.append(Entry(item.index, item.row, item.file, item.code))
+                yield item
+            else:
+                entries.append(item)
+                if tick:
+                    tick()
+
+    if isolate:
+        results = pool.run_isolated(stream(), settings, jobs, timeout, tick)
+    else:
+        results = pool.run_in_process(stream(), settings, tick)
+    return summary.build(inp, entries, results, compare=prev)
