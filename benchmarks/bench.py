@@ -1,7 +1,7 @@
 """Benchmarks that print a table (measured, never asserted in tests).
 
     python benchmarks/bench.py                 # 2,000 synthetic communes (about a minute)
-    python benchmarks/bench.py --communes 10000  # the national figure
+    python benchmarks/bench.py --communes 10000 --agreement 10000  # the national figures (about half an hour)
 
 Measures: one `ntm evaluate` as a whole process (wall time, peak RSS); full evaluations (validation, engine,
 explanation) per second with 1 and 2 worker processes; the engine alone; the reference evaluator; what-if
@@ -103,6 +103,12 @@ def provenance_rows():
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--communes", type=int, default=2000)
+    ap.add_argument("--batch", type=int, default=None,
+                    help="communes in the `ntm batch` run with 1 and 2 workers (default: --communes; 0 skips)")
+    ap.add_argument("--district", type=int, default=30, help="communes in the planned district (0 skips planning)")
+    ap.add_argument("--province", type=int, default=600, help="communes in the planned province")
+    ap.add_argument("--agreement", type=int, default=1000,
+                    help="random dossiers per shipped ruleset and level for engine/oracle agreement (0 skips)")
     args = ap.parse_args()
     rows = []
     wall, rss = whole_process()
@@ -158,6 +164,48 @@ def main() -> None:
         lat.append(time.perf_counter() - t0)
     rows.append(("what-if (one scenario, full re-evaluation)", f"{statistics.median(lat) * 1000:.1f} ms",
                  f"p95 {sorted(lat)[int(len(lat) * 0.95)] * 1000:.1f} ms"))
+
+    import bench_whatif
+
+    wi = bench_whatif.bench_whatif(200)
+    rows.append(("what-if via `whatif()` (baseline + 1 scenario)", f"{wi['per_call_ms_median']:.1f} ms",
+                 f"p95 {wi['per_call_ms_p95']:.1f} ms; marginal scenario {wi['per_scenario_ms']:.1f} ms"))
+
+    if args.district:
+        import bench_plan
+
+        pl = bench_plan.bench(args.district, args.province)
+        rows.append((f"plan a {pl['district_communes']}-commune district to standard (with budget)",
+                     f"{pl['district_seconds']:.1f} s", f"{pl['district_must_lift']} communes to lift; district "
+                     f"reaches target after plan: {pl['district_reaches_target']}"))
+        rows.append((f"plan a {pl['province_communes']}-commune province (budget)",
+                     f"{pl['province_budget_seconds']:.1f} s", f"{pl['province_below_target']} below standard; "
+                     f"plans re-evaluated to met: {pl['province_plans_verified']}; "
+                     f"+targets {pl['province_budget_targets_seconds']:.1f} s"))
+
+    n_batch = args.communes if args.batch is None else args.batch
+    if n_batch:
+        import bench_batch
+
+        bb = bench_batch.bench(n_batch, (1, 2))
+        for r in bb["runs"]:
+            rows.append((f"`ntm batch` of {bb['n']:,} communes (CSV), {r['jobs']} worker(s), isolated",
+                         f"{r['units_per_s']:,.0f} communes/s", f"{r['seconds']:.1f} s; peak RSS batch "
+                         f"{r['peak_rss_batch_mib']:.0f} MiB, worker {r['peak_rss_worker_mib']:.0f} MiB; "
+                         f"{r['errors']} errors"))
+
+    if args.agreement:
+        import agreement
+
+        ag = agreement.run(args.agreement, jobs=2)
+        by_cfg: dict[str, list[int]] = {}
+        for r in ag:
+            cell = by_cfg.setdefault(f"{r['ruleset']} {r['level']}", [0, 0])
+            cell[0] += r["decisions"]
+            cell[1] += r["disagreements"]
+        for name, (dec, bad) in by_cfg.items():
+            rows.append((f"engine/oracle agreement, {args.agreement:,} random dossiers: {name}", str(bad),
+                         f"disagreements in {dec:,} decisions (every tier)"))
 
     for k, tier in enumerate(("standard", "advanced", "model")):
         met = sum(1 for s in statuses if len(s) > k and s[k] == "met")
