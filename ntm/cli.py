@@ -44,7 +44,7 @@ class SchemaKind(str, enum.Enum):
 
 
 def console() -> Console:
-    return Console(soft_wrap=True, width=max(100, Console().width), highlight=False, markup=False)
+    return Console(soft_wrap=True, width=max(100, Console().width), highlight=False, markup=False, emoji=False)
 
 
 def _version(value: bool) -> None:
@@ -112,7 +112,7 @@ def _register_commands() -> None:
 
 def main() -> None:
     """Entry point: turn every known failure into a clear message and an exit code, never a traceback."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)  # "file.yaml:100:" is no emoji
     try:
         app()
     except NtmInputError as e:

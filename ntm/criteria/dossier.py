@@ -150,6 +150,17 @@ def _looks_numeric(s: str) -> bool:
     return bool(re.fullmatch(r"\s*[-+]?[0-9][0-9.,\s]*%?\s*", s))
 
 
+def _plain(s: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKC", s) if unicodedata.category(ch) != "Cf").strip().casefold()
+
+
+def _same_but_hidden(fid: str, catalogue) -> str | None:
+    """'INCOME_PER_CAPITA' or an id with a zero-width/RTL mark pasted in: name the id it hides."""
+    plain = _plain(str(fid))
+    hit = next((c for c in catalogue if _plain(c) == plain), None)
+    return f"did you mean '{hit}'? (the id differs in case, spacing or invisible characters)" if hit else None
+
+
 def check_unit(ld: LoadedDossier, rs: Ruleset) -> list[Problem]:
     src, u = ld.source, ld.dossier.unit
     problems = []
@@ -205,7 +216,7 @@ def observations(ld: LoadedDossier, rs: Ruleset, extra: dict | None = None) -> d
         fname = ".".join(str(p) for p in loc) if loc[0] == "facts" else f"--set {fid}"
         fact = catalogue.get(fid)
         if fact is None:
-            hint = did_you_mean(fid, catalogue) or (
+            hint = _same_but_hidden(fid, catalogue) or did_you_mean(fid, catalogue) or (
                 "run `ntm rulesets show " + rs.id + "` for the fact ids; a provincial fact needs the overlay "
                 "that defines it (--overlay)")
             problems.append(Problem(f"unknown fact '{fid}'", file=path, line=line, field=fname, hint=hint))
