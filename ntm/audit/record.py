@@ -137,7 +137,21 @@ def parse(text: str, path: str | None = None) -> dict:
         if not isinstance(value, typ) or isinstance(value, bool) and typ is int:
             raise NtmInputError.single("the record is incomplete or damaged", file=path, field=where,
                                        expected=f"a JSON {'object' if typ is dict else typ.__name__}")
+    _check_outcome(rec["outcome"], path)
     return rec
+
+
+def _check_outcome(out: dict, path: str | None) -> None:
+    """The recorded outcome must have the outcome's shape, so the diff can trust every field it reads."""
+    from pydantic import ValidationError
+
+    try:
+        Outcome.model_validate(out)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = "outcome." + ".".join(str(x) for x in err["loc"])
+        raise NtmInputError.single(f"the record's outcome is damaged: {err['msg']}", file=path, field=where,
+                                   expected="the shape `ntm schema outcome` documents") from None
 
 
 def _shape(rec: dict):

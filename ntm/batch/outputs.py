@@ -81,11 +81,19 @@ def commune_rows(doc: dict, lang: str = "vi") -> list[list]:
     return rows
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(c):
+    """Text a spreadsheet would run as a formula (a commune named '=HYPERLINK(…)') is written as text."""
+    return "'" + c if isinstance(c, str) and c.startswith(FORMULA_START) else c
+
+
 def to_csv(doc: dict, lang: str = "vi") -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     for r in commune_rows(doc, lang):
-        w.writerow(["" if c is None else c for c in r])
+        w.writerow(["" if c is None else _inert(c) for c in r])
     return buf.getvalue()
 
 
@@ -207,6 +215,11 @@ def to_xlsx(doc: dict, lang: str = "vi") -> bytes:
     wb.properties.modified = fixed
     wb.properties.creator = "ntm-rules"
     buf = io.BytesIO()
+    for sheet in wb.worksheets:  # user text never becomes a formula (openpyxl treats "=…" strings as formulas)
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
     wb.save(buf)
     return _stable_zip(buf.getvalue(), fixed)
 

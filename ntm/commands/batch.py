@@ -54,7 +54,7 @@ def batch(
     if output and os.path.exists(output) and os.path.isfile(output) and not force:
         raise NtmInputError.single("file exists; not overwriting it", file=output, hint="use --force to replace it")
     when = parse_date(as_of, "--as-of")
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, emoji=False)
     show = progress if progress is not None else err.is_terminal
 
     def bar(total: int):
@@ -96,7 +96,7 @@ def batch(
     elif fmt is BatchFmt.xlsx:
         _write_bytes(to_xlsx(doc, lang.value), output, force)
     elif output:
-        rec = Console(record=True, width=120, file=io.StringIO(), highlight=False, markup=False)
+        rec = Console(record=True, width=120, file=io.StringIO(), highlight=False, markup=False, emoji=False)
         render_table(doc, rec, lang.value)
         write_output(rec.export_text(), output, force)
     else:

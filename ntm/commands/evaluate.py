@@ -69,7 +69,7 @@ def evaluate(
         from ntm.report.terminal import render
 
         if output:
-            rec = Console(record=True, width=120, file=io.StringIO(), highlight=False, markup=False)
+            rec = Console(record=True, width=120, file=io.StringIO(), highlight=False, markup=False, emoji=False)
             render(outcome, rec, lang.value)
             write_output(rec.export_text(), output, force)
         else:

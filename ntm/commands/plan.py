@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 
 import typer
@@ -14,13 +14,17 @@ from ntm.errors import NtmInputError
 
 
 def _budget(text: str | None) -> Fraction | None:
+    """A plain decimal amount: at most 15 digits before the point and 6 after (no exponents, no infinities)."""
     if text is None:
         return None
-    try:
-        v = Fraction(Decimal(text.replace("_", "")))
-    except (InvalidOperation, ValueError):
-        raise NtmInputError.single(f"'{text}' is not an amount", field="--budget",
-                                   expected="a number in the cost model's currency (e.g. 25000)") from None
+    import re
+
+    clean = text.strip().replace("_", "")
+    if not re.fullmatch(r"-?\d{1,15}(\.\d{1,6})?", clean):
+        raise NtmInputError.single(f"'{text[:40]}' is not an amount", field="--budget",
+                                   expected="a plain decimal number in the cost model's currency (e.g. 25000 or "
+                                            "1250.5; at most 15 digits, no exponent)")
+    v = Fraction(Decimal(clean))
     if v < 0:
         raise NtmInputError.single(f"'{text}' is negative", field="--budget", expected="an amount ≥ 0")
     return v

@@ -179,7 +179,7 @@ def rulesets_provenance(
 
         from rich.console import Console
 
-        rec = Console(record=True, width=160, file=io.StringIO(), highlight=False, markup=False)
+        rec = Console(record=True, width=160, file=io.StringIO(), highlight=False, markup=False, emoji=False)
         prov.render_table(rep, rec, lang.value)
         write_output(rec.export_text(), output, force)
     else:

@@ -21,7 +21,7 @@ def _emit(blocks_fn, result, fmt: Fmt, lang: Lang, output: str | None, force: bo
     elif fmt is Fmt.markdown:
         write_output(to_markdown(blocks_fn(result, lang.value)), output, force)
     elif output:
-        rec = Console(record=True, width=160, file=io.StringIO(), highlight=False, markup=False)
+        rec = Console(record=True, width=160, file=io.StringIO(), highlight=False, markup=False, emoji=False)
         to_console(blocks_fn(result, lang.value), rec)
         write_output(rec.export_text(), output, force)
     else:
