@@ -23,7 +23,7 @@ sys.path.insert(0, ROOT)
 
 from ntm.criteria.dossier import Observation  # noqa: E402
 from ntm.criteria.loader import all_shipped  # noqa: E402
-from ntm.criteria.model import Ruleset, _walk_thresholds  # noqa: E402
+from ntm.criteria.model import Ruleset, numeric_thresholds_by_fact  # noqa: E402
 from ntm.criteria.resolve import resolve  # noqa: E402
 from ntm.engine import oracle  # noqa: E402
 from ntm.engine.run import run_engine  # noqa: E402
@@ -33,16 +33,7 @@ EPS = [Fraction(0), Fraction(1, 10**6), -Fraction(1, 10**6), Fraction(1, 10**9),
 
 
 def thresholds_by_fact(rs: Ruleset) -> dict[str, list[Fraction]]:
-    out: dict[str, set] = {}
-    for ls in rs.levels:
-        for t in ls.tiers:
-            for c in t.criteria:
-                for i in c.indicators:
-                    for cond in i.conditions:
-                        for _, th in _walk_thresholds(cond.threshold, ()):
-                            if th.value is not None and not isinstance(th.value, bool):
-                                out.setdefault(cond.fact, set()).add(Fraction(Decimal(str(th.value))))
-    return {k: sorted(v) for k, v in out.items()}
+    return {k: [Fraction(v) for v in vs] for k, vs in numeric_thresholds_by_fact(rs).items()}
 
 
 OVERLAY = os.path.join(ROOT, "examples", "overlays", "tinh-minh-hoa.yaml")

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from ntm.criteria.dossier import Observation
 from ntm.criteria.loader import all_shipped
-from ntm.criteria.model import Ruleset, _walk_thresholds
+from ntm.criteria.model import Ruleset, numeric_thresholds_by_fact
 from ntm.criteria.resolve import resolve
 from ntm.engine import oracle
 from ntm.engine.run import run_engine
@@ -27,17 +27,7 @@ EXAMPLES = int(os.environ.get("NTM_DIFF_EXAMPLES", "600"))
 SHIPPED = [lr.ruleset for lr in all_shipped()]
 
 
-def thresholds_by_fact(rs: Ruleset) -> dict[str, list[Decimal]]:
-    out: dict[str, set] = {}
-    for ls in rs.levels:
-        for t in ls.tiers:
-            for c in t.criteria:
-                for i in c.indicators:
-                    for cond in i.conditions:
-                        for _, th in _walk_thresholds(cond.threshold, ()):
-                            if th.value is not None and not isinstance(th.value, bool):
-                                out.setdefault(cond.fact, set()).add(Decimal(str(th.value)))
-    return {k: sorted(v) for k, v in out.items()}
+thresholds_by_fact = numeric_thresholds_by_fact
 
 
 def value_for(fact, ths, draw) -> Observation | None:

@@ -347,6 +347,17 @@ def iter_indicators(rs: "Ruleset"):
                     yield ("levels", li, "tiers", ti, "criteria", ci, "indicators", ii), ls, t, c, ind
 
 
+def numeric_thresholds_by_fact(rs: "Ruleset") -> dict[str, list[Decimal]]:
+    """Every numeric threshold value written anywhere in the ruleset, per fact: where boundary tests probe."""
+    out: dict[str, set] = {}
+    for _, _, _, _, ind in iter_indicators(rs):
+        for cond in ind.conditions:
+            for _, th in _walk_thresholds(cond.threshold, ()):
+                if th.value is not None and not isinstance(th.value, bool):
+                    out.setdefault(cond.fact, set()).add(Decimal(str(th.value)))
+    return {k: sorted(v) for k, v in out.items()}
+
+
 def consistency_errors(rs: Ruleset) -> list[tuple[tuple, str]]:
     """Cross-reference checks a schema cannot express: unknown ids, duplicates, cycles, type mismatches.
 
