@@ -64,6 +64,19 @@ def cell(v) -> str:
     return s
 
 
+def _own_peak_kib(fallback: float) -> float:
+    """This process's own peak (VmHWM): ru_maxrss survives exec, so a child started by a big benchmark process
+    would report its parent's peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return fallback
+
+
 def _one(path: str, jobs: int) -> dict:
     from ntm.batch.run import run_batch
 
@@ -77,7 +90,8 @@ def _one(path: str, jobs: int) -> dict:
             "errors": doc["summary"]["errors"], "seconds": round(wall, 2),
             "units_per_s": round(doc["summary"]["units"] / wall, 1),
             "cpu_ms_per_unit": round(1000 * cpu / doc["summary"]["units"], 1),
-            "peak_rss_batch_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * kib / 2**20, 1),
+            "peak_rss_batch_mib": round(_own_peak_kib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * kib / 1024)
+                                        / 1024, 1),
             "peak_rss_worker_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * kib / 2**20, 1)}
 
 
