@@ -100,6 +100,18 @@ def write_output(text: str, output: Optional[str], force: bool) -> None:
         raise
 
 
+def write_rendered(draw, output: Optional[str], force: bool, width: int = 120) -> None:
+    """A rich view to the terminal, or as plain text to --output (same rules as write_output)."""
+    if output is None:
+        draw(console())
+        return
+    import io
+
+    rec = Console(record=True, width=width, file=io.StringIO(), highlight=False, markup=False, emoji=False)
+    draw(rec)
+    write_output(rec.export_text(), output, force)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import io
 import os
 import sys
 from typing import Annotated
@@ -11,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ntm.cli import Lang, app, console, parse_date, write_output
+from ntm.cli import Lang, app, parse_date, write_output, write_rendered
 from ntm.errors import NtmInputError
 
 
@@ -95,12 +94,8 @@ def batch(
         write_output(to_csv(doc, lang.value), output, force)
     elif fmt is BatchFmt.xlsx:
         _write_bytes(to_xlsx(doc, lang.value), output, force)
-    elif output:
-        rec = Console(record=True, width=120, file=io.StringIO(), highlight=False, markup=False, emoji=False)
-        render_table(doc, rec, lang.value)
-        write_output(rec.export_text(), output, force)
     else:
-        render_table(doc, console(), lang.value)
+        write_rendered(lambda c: render_table(doc, c, lang.value), output, force)
     if doc["errors"]:
         err.print(f"{len(doc['errors'])} row(s) not evaluated (listed in the output)", markup=False)
         if strict:

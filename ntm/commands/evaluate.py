@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from typing import Optional
 
 import typer
-from rich.console import Console
 
-from ntm.cli import Fmt, Lang, app, console, parse_date, write_output
+from ntm.cli import Fmt, Lang, app, parse_date, write_output, write_rendered
 from ntm.errors import NtmInputError
 
 
@@ -68,12 +66,7 @@ def evaluate(
     else:
         from ntm.report.terminal import render
 
-        if output:
-            rec = Console(record=True, width=120, file=io.StringIO(), highlight=False, markup=False, emoji=False)
-            render(outcome, rec, lang.value)
-            write_output(rec.export_text(), output, force)
-        else:
-            render(outcome, console(), lang.value)
+        write_rendered(lambda c: render(outcome, c, lang.value), output, force)
     if require is not None and outcome.tier(require).status != "met":
         raise typer.Exit(1)
 

@@ -165,7 +165,7 @@ def rulesets_provenance(
 ) -> None:
     """Which thresholds are verified, provisional or missing (counts per level and tier), and the to-do list:
     each threshold still to check, with the document it must be checked against."""
-    from ntm.cli import write_output
+    from ntm.cli import write_output, write_rendered
     from ntm.criteria import provenance as prov
     from ntm.criteria.loader import load_ruleset
 
@@ -174,13 +174,5 @@ def rulesets_provenance(
         write_output(prov.to_json(rep), output, force)
     elif fmt is Fmt.markdown:
         write_output(prov.render_markdown(rep, lang.value), output, force)
-    elif output:
-        import io
-
-        from rich.console import Console
-
-        rec = Console(record=True, width=160, file=io.StringIO(), highlight=False, markup=False, emoji=False)
-        prov.render_table(rep, rec, lang.value)
-        write_output(rec.export_text(), output, force)
     else:
-        prov.render_table(rep, console(), lang.value)
+        write_rendered(lambda c: prov.render_table(rep, c, lang.value), output, force, width=160)

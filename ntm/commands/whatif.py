@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import io
 
 import typer
-from rich.console import Console
 
-from ntm.cli import Fmt, Lang, app, console, parse_date, write_output
+from ntm.cli import Fmt, Lang, app, parse_date, write_output, write_rendered
 from ntm.errors import NtmInputError
 
 
@@ -20,12 +18,8 @@ def _emit(blocks_fn, result, fmt: Fmt, lang: Lang, output: str | None, force: bo
         write_output(to_json(result), output, force)
     elif fmt is Fmt.markdown:
         write_output(to_markdown(blocks_fn(result, lang.value)), output, force)
-    elif output:
-        rec = Console(record=True, width=160, file=io.StringIO(), highlight=False, markup=False, emoji=False)
-        to_console(blocks_fn(result, lang.value), rec)
-        write_output(rec.export_text(), output, force)
     else:
-        to_console(blocks_fn(result, lang.value), console())
+        write_rendered(lambda c: to_console(blocks_fn(result, lang.value), c), output, force, width=160)
 
 
 @app.command()
