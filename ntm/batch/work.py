@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ntm.batch.inputs import Job
 from ntm.errors import NtmError, NtmInputError, Problem
@@ -87,12 +87,7 @@ def describe(p: Problem, job: Job, columns: dict) -> str:
         where += f", column {columns[field]}"
     elif field:
         where += f", {field}"
-    text = f"{where}: {p.message}"
-    if p.expected:
-        text += f" (expected {p.expected})"
-    if p.hint:
-        text += f" — {p.hint}"
-    return text
+    return f"{where}: " + replace(p, file=None, line=None, field=None).render()
 
 
 def record(o) -> dict:
