@@ -43,8 +43,9 @@ class SchemaKind(str, enum.Enum):
     outcome = "outcome"
 
 
-def console() -> Console:
-    return Console(soft_wrap=True, width=max(100, Console().width), highlight=False, markup=False, emoji=False)
+def console(width: int | None = None) -> Console:
+    """The terminal as it is (80 columns when it cannot be measured): views wrap to fit, never overflow."""
+    return Console(width=width, highlight=False, markup=False, emoji=False)
 
 
 def _version(value: bool) -> None:

@@ -212,22 +212,19 @@ def number(x: Fraction | Decimal | int | None) -> Num | None:
     return float(format(d.normalize(), "f"))
 
 
-def _fmt(x: Num, lang: str) -> str:
-    s = f"{x:,.2f}".rstrip("0").rstrip(".") if isinstance(x, float) else f"{x:,}"
-    if lang == "vi":
-        s = s.replace(",", "\u2009").replace(".", ",")
-    return s
-
-
 def gap_text(gap: Num, op: str, unit: str, unit_en: str) -> Label:
+    """The gap in words, formatted by the word catalogue (the same digits every renderer shows)."""
+    from ntm.report.words import GAP, PP, fmt_gap
+
+    if gap == 0 and op in (">", "<"):
+        vi, en = GAP["at_strict_low" if op == ">" else "at_strict_high"]
+        return Label.model_construct(vi=vi, en=en)
     pct = unit == "%"
-    u_vi = "điểm %" if pct else unit
-    u_en = "percentage points" if pct else unit_en
-    if op in (">=", ">"):
-        return Label.model_construct(vi=f"còn thiếu {_fmt(gap, 'vi')} {u_vi}", en=f"short by {_fmt(gap, 'en')} {u_en}")
-    if op in ("<=", "<"):
-        return Label.model_construct(vi=f"vượt {_fmt(gap, 'vi')} {u_vi}", en=f"over by {_fmt(gap, 'en')} {u_en}")
-    return Label.model_construct(vi=f"lệch {_fmt(gap, 'vi')} {u_vi}", en=f"off by {_fmt(gap, 'en')} {u_en}")
+    u_vi = PP[0] if pct else unit
+    u_en = PP[1] if pct else unit_en
+    kind = "short" if op in (">=", ">") else "over" if op in ("<=", "<") else "off"
+    vi, en = GAP[kind]
+    return Label.model_construct(vi=vi.format(n=fmt_gap(gap, "vi"), u=u_vi), en=en.format(n=fmt_gap(gap, "en"), u=u_en))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -10,7 +10,17 @@ from __future__ import annotations
 from html import escape
 
 from ntm.engine.outcome import ConditionOut, Outcome, TierOut
-from ntm.report.i18n import WORDS, observed_text, reason_text, requirement, set_by_word
+from ntm.report.words import (
+    LEVELS,
+    WORDS,
+    citation_text,
+    cond_gap,
+    natural_key,
+    observed_text,
+    reason_text,
+    requirement,
+    set_by_word,
+)
 
 MORE = {
     "title": ("Báo cáo thẩm định", "Appraisal report"),
@@ -53,9 +63,6 @@ MORE = {
 }
 
 
-LEVELS = {"commune": ("Xã", "Commune"), "district": ("Huyện", "District"), "province": ("Tỉnh", "Province"),
-          "village": ("Thôn", "Village")}
-
 
 def t(key: str, lang: str) -> str:
     """A report word: this module's own, else the shared i18n table."""
@@ -76,10 +83,12 @@ h3{font-size:15px;margin:18px 0 6px}
 table{border-collapse:collapse;width:100%;margin:8px 0}
 th,td{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}
 th{background:#f2f5f9}
-td.num{text-align:right;white-space:nowrap}
+td.num{text-align:right}
 .meta td:first-child{width:200px;color:#555}
-table.ind{table-layout:fixed;font-size:13px}table.ind td{overflow-wrap:anywhere}
-.badge{display:inline-block;padding:1px 7px;border-radius:9px;font-size:12px;font-weight:600;white-space:nowrap}
+table.ind{font-size:13px}table.ind td{overflow-wrap:anywhere}
+table.ind td.num,table.ind td.gap{overflow-wrap:normal;min-width:5.5em}
+.badge{display:inline-block;padding:1px 7px;border-radius:9px;font-size:12px;font-weight:600;white-space:nowrap;
+max-width:100%;overflow:hidden;text-overflow:ellipsis;vertical-align:baseline}
 .s-met,.s-pass{background:#e8f5e9;color:#1b5e20}
 .s-not_met,.s-fail{background:#ffebee;color:#b71c1c}
 .s-indeterminate,.s-missing{background:#eeeeee;color:#424242}
@@ -95,10 +104,22 @@ tr.crit.s-not_met td{background:#fff5f5}
 .cards{display:flex;flex-wrap:wrap;gap:10px;margin:8px 0}
 .card{border:1px solid #ccc;border-radius:6px;padding:8px 14px;min-width:140px}
 .card b{display:block;font-size:22px}
-code{font-family:"DejaVu Sans Mono",Consolas,monospace;font-size:12px}
+.scroll{overflow-x:auto}
+code{font-family:"DejaVu Sans Mono",Consolas,monospace;font-size:12px;overflow-wrap:anywhere}
 footer{margin-top:30px;color:#777;font-size:12px}
-@media print{body{margin:8mm;font-size:11px}h2{page-break-after:avoid}tr{page-break-inside:avoid}
-.cards{display:block}.card{display:inline-block;margin:2px}}
+@media (max-width:700px){body{margin:10px;font-size:15px}.meta td:first-child{width:32%}
+table.ind,table.ind tbody,table.ind tr,table.ind td{display:block;width:auto!important;border:0}
+table.ind colgroup,table.ind tr.head{display:none}
+table.ind tr{border-top:1px solid #ccc;padding:4px 0}
+table.ind td{padding:2px 4px;text-align:left}
+table.ind td[data-label]:not(:empty)::before{content:attr(data-label) ": ";color:#555;font-weight:400}
+table.ind td:empty{display:none}}
+@page{size:A4;margin:12mm 10mm 14mm 10mm}
+@media print{body{margin:0;font-size:8.5pt;line-height:1.25}h1{font-size:14pt}h2{font-size:11pt;margin:10px 0 4px;
+break-after:avoid}h3{font-size:9.5pt;margin:6px 0 3px}
+th,td{padding:1px 3px}table.ind{font-size:7.5pt}.badge{font-size:7pt;padding:0 4px}.note,code{font-size:7pt}
+tr{break-inside:avoid}table.ind tr.pass td.prov .note{display:none}
+.cards{display:block}.card{display:inline-block;margin:2px}footer{margin-top:8px}}
 """
 
 
@@ -127,12 +148,13 @@ def render(o: Outcome, lang: str = "vi") -> str:
     if o.overlay is not None and o.overlay.illustrative:
         body.append(f'<div class="danger" id="illustrative"><b>⚠ {e(t("illustrative_banner", lang))}</b></div>')
     body.append(_summary(o, lang, L))
+    names = {x.id: L(x.label) for x in o.tiers}
     for tier in o.tiers:
-        body.append(_tier(tier, lang, L))
+        body.append(_tier(tier, lang, L, names=names))
     if o.recognition is not None:
-        body.append(_tier(o.recognition, lang, L, recognition=True))
+        body.append(_tier(o.recognition, lang, L, recognition=True, names=names))
     if o.communes is not None:
-        body.append(_communes(o, lang))
+        body.append(_communes(o, lang, L))
     return page(f"{t('title', lang)} — {u.name}", body, lang)
 
 
@@ -185,7 +207,7 @@ def _summary(o: Outcome, lang: str, L) -> str:
             html.append(f'<div class="warn" id="recognition-needed">{e(t("recognition_blocked", lang))}'
                         f"{e('; '.join(needs))}</div>")
     if o.summary.decided_by_provisional:
-        parts = [f"{L(x.label)}: " + ", ".join(sorted({p.indicator for p in x.provisional_thresholds}))
+        parts = [f"{L(x.label)}: " + ", ".join(sorted({p.indicator for p in x.provisional_thresholds}, key=natural_key))
                  for x in o.tiers if x.decided_by_provisional]
         html.append(f'<div class="warn" id="provisional-warning"><b>⚠ {e(t("provisional_warning", lang))}</b>'
                     f"{e('; '.join(parts))}</div>")
@@ -197,37 +219,44 @@ def _cond_cells(c: ConditionOut, lang: str, L) -> str:
     thr = requirement(c.op, c.threshold, c.unit, lang)
     if c.threshold is None:
         thr = f"— ({reason_text(c.threshold_reason, lang)})" if c.threshold_reason else "—"
-    gap = L(c.gap_text) if c.gap_text else ""
+    gap = cond_gap(c, lang)
     ev = ""
     if c.evidence is not None:
         ev = " ".join(str(x) for x in (c.evidence.document, c.evidence.date, c.evidence.note) if x)
     prov_note = c.provenance.note or ""
-    title = f"{set_by_word(c.provenance.set_by, lang)}; {c.provenance.source}" + (f"; {prov_note}" if prov_note else "")
-    return (f"<td>{e(L(c.label) if c.label else L(c.fact_label))}<br><code>{e(c.fact)}</code></td>"
-            f"<td class=\"num\">{e(observed_text(c.observed, c.unit, lang))}</td>"
-            f"<td class=\"num\">{e(thr)}</td><td>{e(gap)}</td><td>{badge(c.status, lang)}</td>"
-            f"<td>{e(c.citation.text)}</td>"
-            f"<td title=\"{e(title)}\">{prov_badge(c.provenance.status, lang)}"
-            + (f"<div class=\"note\">{e(prov_note)}</div>" if c.provenance.status == "provisional" and prov_note else "")
-            + f"</td><td>{e(ev)}</td>")
+    # provenance notes are written in English in the rulesets: only the English page shows them
+    title = f"{set_by_word(c.provenance.set_by, lang)}; {c.provenance.source}" + (
+        f"; {prov_note}" if prov_note and lang == "en" else "")
+    return (f"<td class=\"fact\">{e(L(c.label) if c.label else L(c.fact_label))}<br><code>{e(c.fact)}</code></td>"
+            f"<td class=\"num obs\" data-label=\"{e(t('observed', lang))}\">"
+            f"{e(observed_text(c.observed, c.unit, lang, c.threshold, c.op))}</td>"
+            f"<td class=\"num thr\" data-label=\"{e(t('threshold', lang))}\">{e(thr)}</td>"
+            f"<td class=\"gap\" data-label=\"{e(t('gap', lang))}\">{e(gap)}</td>"
+            f"<td class=\"res\">{badge(c.status, lang)}</td>"
+            f"<td class=\"cit\" data-label=\"{e(t('citation', lang))}\">{e(citation_text(c.citation, lang))}</td>"
+            f"<td class=\"prov\" title=\"{e(title)}\">{prov_badge(c.provenance.status, lang)}"
+            + (f"<div class=\"note\">{e(prov_note)}</div>"
+               if c.provenance.status == "provisional" and prov_note and lang == "en" else "")
+            + f"</td><td class=\"ev\" data-label=\"{e(t('evidence', lang))}\">{e(ev)}</td>")
 
 
-def _tier(tier: TierOut, lang: str, L, recognition: bool = False) -> str:
+def _tier(tier: TierOut, lang: str, L, recognition: bool = False, names: dict | None = None) -> str:
+    names = names or {}
     sid = "recognition" if recognition else f"tier-{tier.id}"
     html = [(f'<section id="{e(sid)}"><h2>{e(L(tier.label))} — {badge(tier.status, lang)} '
              f"<span class=\"note\">{tier.criteria_met}/{tier.criteria_total}</span></h2>")]
     if tier.requires:
-        html.append(f"<p class=\"note\">{e(t('requires', lang))}: {e(tier.requires)}"
+        html.append(f"<p class=\"note\">{e(t('requires', lang))}: {e(names.get(tier.requires, tier.requires))}"
                     + (f" ({e(t(tier.requires_status, lang))})" if tier.requires_status else "") + "</p>")
     if tier.region_reason:
         html.append(f"<p class=\"note\">{e(t('special_rule', lang))}: {e(tier.region_reason)}</p>")
-    html.append(f"<p class=\"note\">{e(t('citation', lang))}: {e(tier.citation.text)}</p>")
+    html.append(f"<p class=\"note\">{e(t('citation', lang))}: {e(citation_text(tier.citation, lang))}</p>")
     if tier.decided_by_provisional:
-        inds = ", ".join(sorted({p.indicator for p in tier.provisional_thresholds}))
+        inds = ", ".join(sorted({p.indicator for p in tier.provisional_thresholds}, key=natural_key))
         html.append(f'<div class="warn">⚠ {e(t("provisional_decision", lang))}: {e(inds)}</div>')
     html.append('<table class="ind"><colgroup>'
                 + "".join(f'<col style="width:{w}%">' for w in (19, 18, 9, 9, 10, 8, 10, 10, 7))
-                + "</colgroup><tr>"
+                + "</colgroup><tr class=\"head\">"
                 + "".join(f"<th>{e(h)}</th>" for h in (
                     t("indicator", lang), t("fact", lang), t("observed", lang), t("threshold", lang),
                     t("gap", lang), t("result", lang), t("citation", lang), t("provenance", lang),
@@ -249,7 +278,7 @@ def _tier(tier: TierOut, lang: str, L, recognition: bool = False) -> str:
             if not ind.conditions:
                 html.append(f"<tr>{head}<td colspan=\"8\"></td></tr>")
             for k, c in enumerate(ind.conditions):
-                html.append("<tr>" + (head if k == 0 else "") + _cond_cells(c, lang, L) + "</tr>")
+                html.append(f"<tr class=\"{e(c.status)}\">" + (head if k == 0 else "") + _cond_cells(c, lang, L) + "</tr>")
     html.append("</table>")
     if tier.missing_evidence:
         html.append(f"<h3>{e(t('missing_evidence_n', lang))} ({len(tier.missing_evidence)})</h3><p>"
@@ -263,19 +292,21 @@ def _tier(tier: TierOut, lang: str, L, recognition: bool = False) -> str:
     return "\n".join(html)
 
 
-def _communes(o: Outcome, lang: str) -> str:
-    tiers = [x.id for x in o.tiers if x.id in {"standard", "advanced", "model"}] or ["standard", "advanced", "model"]
-    html = [f'<section id="communes"><h2>{e(t("communes", lang))}</h2>', "<table><tr>"
-            f"<th>#</th><th>{e(t('commune', lang))}</th>" + "".join(f"<th>{e(x)}</th>" for x in tiers)
+def _communes(o: Outcome, lang: str, L) -> str:
+    seen = {tid for c in o.communes or [] for tid in c.tiers}
+    tiers = [x for x in o.tiers if x.id in seen]
+    names = {x.id: L(x.label) for x in o.tiers}
+    html = [f'<section id="communes"><h2>{e(t("communes", lang))}</h2>', '<div class="scroll"><table><tr>'
+            f"<th>#</th><th>{e(t('commune', lang))}</th>" + "".join(f"<th>{e(L(x.label))}</th>" for x in tiers)
             + f"<th>{e(t('highest', lang))}</th><th>{e(t('source', lang))}</th><th></th></tr>"]
     for c in o.communes or []:
         src = (f"{t('from_dossier', lang)}: {c.dossier}" if c.source == "dossier"
                else f"{t('declared', lang)}: {c.decision_number or ''} ({c.decision_date or ''})")
         html.append(f"<tr><td>{e(c.code)}</td><td>{e(c.name)}</td>"
-                    + "".join(f"<td>{badge(c.tiers[x], lang) if x in c.tiers else ''}</td>" for x in tiers)
-                    + f"<td>{e(c.highest_tier or '—')}</td><td>{e(src)}</td>"
+                    + "".join(f"<td>{badge(c.tiers[x.id], lang) if x.id in c.tiers else ''}</td>" for x in tiers)
+                    + f"<td>{e(names.get(c.highest_tier, c.highest_tier) if c.highest_tier else '—')}</td><td>{e(src)}</td>"
                     f"<td>{('<b>' + e(t('holding_back', lang)) + '</b>') if c.holding_back else ''}</td></tr>")
-    html.append("</table>")
+    html.append("</table></div>")
     back = [c for c in o.communes or [] if c.holding_back]
     if back:
         html.append(f'<div class="warn" id="holding-back"><b>{e(t("holding_back_title", lang))}:</b> '

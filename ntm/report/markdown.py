@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ntm.engine.outcome import Outcome
-from ntm.report.i18n import observed_text, reason_text, requirement, w
+from ntm.report.words import LEVELS, citation_text, cond_gap, natural_key, observed_text, pick, reason_text, requirement, w
 
 MARK = {"met": "✅", "not_met": "❌", "indeterminate": "❔", "pass": "✅", "fail": "❌", "missing": "⏳",
         "not_applicable": "➖"}
@@ -17,7 +17,8 @@ def render(o: Outcome, lang: str = "vi") -> str:
     L = (lambda lbl: lbl.en if lang == "en" else lbl.vi)
     u = o.unit
     out = [f"# {_esc(u.name)} ({_esc(u.code)})", ""]
-    out.append(f"- {w('unit', lang)}: {u.level}, {_esc(u.province or '—')}, {w('region', lang).lower()} {u.region}")
+    level = pick(LEVELS.get(u.level, (u.level, u.level)), lang)
+    out.append(f"- {w('unit', lang)}: {level}, {_esc(u.province or '—')}, {w('region', lang).lower()} {u.region}")
     out.append(f"- {w('assessment', lang)}: {o.assessment_year}")
     out.append(f"- {w('ruleset', lang)}: `{o.ruleset.id}` v{o.ruleset.version} — {L(o.ruleset.title)} "
                f"(sha256 `{o.ruleset.sha256[:16]}`)")
@@ -41,12 +42,12 @@ def render(o: Outcome, lang: str = "vi") -> str:
                 for k, c in enumerate(ind.conditions):
                     name = f"{ind.code} {_esc(L(ind.label))}" if k == 0 else f"↳ {_esc(L(c.label)) if c.label else ''}"
                     st = MARK[ind.status] if k == 0 else MARK.get(c.status, "❔")
-                    gap = L(c.gap_text) if c.gap_text else ""
+                    gap = cond_gap(c, lang)
                     thr = requirement(c.op, c.threshold, c.unit, lang)
                     if c.threshold is None:
                         thr = f"— ({_esc(reason_text(c.threshold_reason, lang))})"
-                    out.append(f"| {name} | {st} | {observed_text(c.observed, c.unit, lang)} | {thr} | {gap} | "
-                               f"{_esc(c.citation.text)} | {w(c.provenance.status, lang) if c.provenance.status != 'missing' else '—'} |")
+                    out.append(f"| {name} | {st} | {observed_text(c.observed, c.unit, lang, c.threshold, c.op)} | {thr} | {gap} | "
+                               f"{_esc(citation_text(c.citation, lang))} | {w(c.provenance.status, lang) if c.provenance.status != 'missing' else '—'} |")
         if t.missing_evidence:
             out += ["", f"{w('missing_evidence', lang)}: " + ", ".join(f"`{f}`" for f in t.missing_evidence)]
         if t.missing_thresholds:
@@ -58,16 +59,17 @@ def render(o: Outcome, lang: str = "vi") -> str:
             for ind in cr.indicators:
                 c = ind.conditions[0]
                 out.append(f"- {MARK.get(ind.status, '❔')} {ind.code} {_esc(L(ind.label))}: "
-                           f"{observed_text(c.observed, c.unit, lang)} / {requirement(c.op, c.threshold, c.unit, lang)}"
-                           f" ({_esc(ind.citation.text)})")
+                           f"{observed_text(c.observed, c.unit, lang, c.threshold, c.op)} / "
+                           f"{requirement(c.op, c.threshold, c.unit, lang)} ({_esc(citation_text(ind.citation, lang))})")
     if o.communes is not None:
+        names = {t.id: L(t.label) for t in o.tiers}
         out += ["", f"| # | {w('commune', lang)} | {w('highest', lang)} | {w('source', lang)} | |", "|---|---|---|---|---|"]
         for c in o.communes:
             src = c.dossier if c.source == "dossier" else f"{c.decision_number} ({c.decision_date})"
-            out.append(f"| {c.code} | {_esc(c.name)} | {c.highest_tier or '—'} | {_esc(src or '')} | "
+            out.append(f"| {c.code} | {_esc(c.name)} | {_esc(names.get(c.highest_tier, c.highest_tier or '—'))} | {_esc(src or '')} | "
                        f"{w('holding_back', lang) if c.holding_back else ''} |")
     if o.summary.decided_by_provisional:
         out += ["", "> ⚠ " + w("provisional_warning", lang) + "; ".join(
-            f"{t.id}: " + ", ".join(sorted({p.indicator for p in t.provisional_thresholds}))
+            f"{L(t.label)}: " + ", ".join(sorted({p.indicator for p in t.provisional_thresholds}, key=natural_key))
             for t in o.tiers if t.decided_by_provisional)]
     return "\n".join(out) + "\n"

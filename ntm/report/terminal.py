@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ntm.engine.outcome import Outcome
-from ntm.report.i18n import observed_text, reason_text, requirement, set_by_word, w
+from ntm.report.words import citation_text, cond_gap, natural_key, observed_text, reason_text, requirement, set_by_word, w
 
 MARK = {"met": ("✓", "green"), "not_met": ("✗", "red"), "indeterminate": ("?", "yellow")}
 IMARK = {"pass": ("✓", "green"), "fail": ("✗", "red"), "missing": ("…", "yellow"),
@@ -19,7 +19,7 @@ def render(o: Outcome, console: Console, lang: str = "vi") -> None:
     u = o.unit
     head = Text()
     head.append(f"{u.name} ({u.code})", style="bold")
-    head.append(f" — {u.province or ''}{', ' if u.province else ''}{'region' if lang == 'en' else 'vùng'}: {u.region}"
+    head.append(f" — {u.province or ''}{', ' if u.province else ''}{w('region_short', lang)}: {u.region}"
                 f" — {w('assessment', lang).lower()} {o.assessment_year}")
     console.print(head)
     console.print(f"{w('ruleset', lang)}: {o.ruleset.id} v{o.ruleset.version} ({L(o.ruleset.title)}), "
@@ -47,7 +47,7 @@ def render(o: Outcome, console: Console, lang: str = "vi") -> None:
     c.add_column("#", justify="right")
     c.add_column(w("criterion", lang))
     for tier in o.tiers:
-        c.add_column(tier.id, justify="center")
+        c.add_column(L(tier.label), justify="center")
     numbers: list[tuple[str, str]] = []
     for tier in o.tiers:
         for cr in tier.criteria:
@@ -73,7 +73,8 @@ def render(o: Outcome, console: Console, lang: str = "vi") -> None:
         console.print()
         console.print(Text(f"{w('what_missing', lang)} — {L(tier.label)}:", style="bold"))
         if tier.requires and tier.requires_status != "met":
-            console.print(f"  {w('requires', lang)}: {tier.requires} ({w(tier.requires_status or 'indeterminate', lang)})")
+            console.print(f"  {w('requires', lang)}: {_tier_name(o, tier.requires, L)} "
+                          f"({w(tier.requires_status or 'indeterminate', lang)})")
             if tier.requires_status == "not_met":
                 # the lower tier decides; its own list above says what to do first (details: --format markdown)
                 unmet = ", ".join(tier.unmet_criteria)
@@ -88,24 +89,25 @@ def render(o: Outcome, console: Console, lang: str = "vi") -> None:
                 if ind.status in ("pass", "not_applicable"):
                     continue
                 mark, style = IMARK[ind.status]
-                console.print(Text(f"      {mark} {ind.code} {L(ind.label)}", style=style))
+                _hang(console, Text(f"{mark} {ind.code} {L(ind.label)}", style=style), 6)
                 for cond in ind.conditions:
                     if cond.status == "pass":
                         continue
                     label = f"{L(cond.label)}: " if cond.label else ""
-                    line = (f"          {label}{w('observed', lang).lower()} "
-                            f"{observed_text(cond.observed, cond.unit, lang)} · {w('threshold', lang).lower()} "
-                            f"{requirement(cond.op, cond.threshold, cond.unit, lang)}")
-                    if cond.gap_text:
-                        line += f" · {L(cond.gap_text)}"
+                    line = (f"{label}{w('observed', lang).lower()} "
+                            f"{observed_text(cond.observed, cond.unit, lang, cond.threshold, cond.op)} · "
+                            f"{w('threshold', lang).lower()} {requirement(cond.op, cond.threshold, cond.unit, lang)}")
+                    gap = cond_gap(cond, lang)
+                    if gap:
+                        line += f" · {gap}"
                     if cond.status == "missing":
                         line += f" · {w('missing', lang).lower()} ({cond.fact})"
                     if cond.threshold is None:
                         line += f" · {reason_text(cond.threshold_reason, lang) or w('no_threshold', lang)}"
-                    line += f" · {cond.citation.text}"
+                    line += f" · {citation_text(cond.citation, lang)}"
                     if cond.provenance.status == "provisional":
                         line += f" [{w('provisional', lang)}]"
-                    console.print(Text(line))
+                    _hang(console, Text(line), 10)
         if tier.missing_evidence:
             console.print(f"  {w('missing_evidence', lang)}: {', '.join(tier.missing_evidence)}")
         if tier.missing_thresholds:
@@ -122,11 +124,12 @@ def render(o: Outcome, console: Console, lang: str = "vi") -> None:
                     continue
                 imark, istyle = IMARK[ind.status]
                 detail = "; ".join(
-                    f"{w('observed', lang).lower()} {observed_text(c.observed, c.unit, lang)}, "
+                    f"{w('observed', lang).lower()} {observed_text(c.observed, c.unit, lang, c.threshold, c.op)}, "
                     f"{w('threshold', lang).lower()} {requirement(c.op, c.threshold, c.unit, lang)}"
                     + (f" ({reason_text(c.threshold_reason, lang)})" if c.threshold is None and c.threshold_reason else "")
                     for c in ind.conditions if c.status != "pass")
-                console.print(Text(f"  {imark} {ind.code} {L(ind.label)} — {detail} · {ind.citation.text}", style=istyle))
+                _hang(console, Text(f"{imark} {ind.code} {L(ind.label)} — {detail} · "
+                                    f"{citation_text(ind.citation, lang)}", style=istyle), 2)
         met_any = any(t.status == "met" for t in o.tiers)
         if met_any and r.status != "met":
             console.print(w("recognition_also", lang))
@@ -137,23 +140,36 @@ def render(o: Outcome, console: Console, lang: str = "vi") -> None:
             ct.add_column(col)
         for c in o.communes:
             src = (c.dossier or "") if c.source == "dossier" else f"{c.decision_number} ({c.decision_date})"
-            ct.add_row(c.code, c.name, c.highest_tier or "—", src,
+            ct.add_row(c.code, c.name, _tier_name(o, c.highest_tier, L) if c.highest_tier else "—", src,
                        Text(w("holding_back", lang), style="red") if c.holding_back else "")
         console.print(ct)
     for tier in o.tiers:
         if tier.region_reason:
             console.print()
-            console.print(f"{w('special_rule', lang)} ({tier.id}): {tier.region_reason}")
+            console.print(f"{w('special_rule', lang)} ({L(tier.label)}): {tier.region_reason}")
             break
     if o.summary.decided_by_provisional:
         console.print()
         codes = []
         for tier in o.tiers:
             if tier.decided_by_provisional:
-                codes.append(f"{tier.id}: " + ", ".join(sorted({p.indicator for p in tier.provisional_thresholds},
-                                                               key=_code_key)))
+                codes.append(f"{L(tier.label)}: " + ", ".join(sorted({p.indicator for p in tier.provisional_thresholds},
+                                                                     key=natural_key)))
         console.print(Text("⚠ " + w("provisional_warning", lang) + "; ".join(codes), style="yellow"))
 
 
-def _code_key(code: str):
-    return tuple(int(p) if p.isdigit() else p for p in code.replace("-", ".").split("."))
+def _hang(console: Console, text: Text, indent: int) -> None:
+    """An indented line that wraps under its own indent on a narrow terminal."""
+    import textwrap
+
+    lines = textwrap.wrap(text.plain, width=max(20, console.width), initial_indent=" " * indent,
+                          subsequent_indent=" " * (indent + 2), break_on_hyphens=False) or [""]
+    console.print(Text("\n".join(lines), style=text.style))
+
+
+def _tier_name(o: Outcome, tid: str | None, L) -> str:
+    """A tier's label from the ruleset (via the outcome); the id only when the outcome does not carry it."""
+    for t in list(o.tiers) + ([o.recognition] if o.recognition else []):
+        if t.id == tid:
+            return L(t.label)
+    return tid or ""

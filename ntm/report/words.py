@@ -1,0 +1,363 @@
+"""The one vi/en word catalogue and number formatter every renderer uses (architecture.md §11 `present/words`).
+
+Why one module: words and number formats used to live in eleven modules and drifted ("short by 0 million VND",
+Vietnamese units in English reports, 2 decimals in the outcome and 6 in the renderers, a natural sort that
+crashed on "4.1" beside "4.1b"). Pure functions and constant tables only; it imports nothing from ntm, so the
+engine (gap text in the outcome), the templates and every renderer can use it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import ROUND_HALF_EVEN, Decimal
+
+# ------------------------------------------------------------------------------------------------- words
+
+WORDS = {
+    "met": ("Đạt", "Met"),
+    "not_met": ("Chưa đạt", "Not met"),
+    "indeterminate": ("Chưa xác định", "Indeterminate"),
+    "pass": ("Đạt", "Pass"),
+    "fail": ("Không đạt", "Fail"),
+    "missing": ("Thiếu minh chứng", "Missing evidence"),
+    "not_applicable": ("Không áp dụng", "Not applicable"),
+    "no_threshold": ("Chưa có ngưỡng", "No threshold"),
+    "tier": ("Mức", "Tier"),
+    "criteria_met": ("Số tiêu chí đạt", "Criteria met"),
+    "criterion": ("Tiêu chí", "Criterion"),
+    "indicator": ("Chỉ tiêu", "Indicator"),
+    "observed": ("Thực tế", "Observed"),
+    "threshold": ("Yêu cầu", "Required"),
+    "gap": ("Chênh lệch", "Gap"),
+    "citation": ("Căn cứ", "Legal basis"),
+    "region": ("Vùng áp dụng", "Region applied"),
+    "region_short": ("vùng", "region"),
+    "unit": ("Đơn vị", "Unit"),
+    "ruleset": ("Bộ tiêu chí", "Ruleset"),
+    "overlay": ("Quy định của tỉnh", "Provincial overlay"),
+    "illustrative": ("minh họa, không phải quy định thật", "illustrative, not a real provincial decision"),
+    "what_missing": ("Còn thiếu", "What is missing"),
+    "missing_evidence": ("Thiếu minh chứng cho", "No evidence for"),
+    "missing_thresholds": ("Chưa có ngưỡng (cần tỉnh quy định hoặc văn bản gốc)",
+                           "No threshold (needs the provincial value or the official text)"),
+    "requires": ("Cần đạt trước", "Requires"),
+    "provisional_warning": (
+        "Cảnh báo: kết luận phụ thuộc vào ngưỡng tạm tính (chưa đối chiếu văn bản gốc): ",
+        "Warning: the decision depends on provisional thresholds (not checked against the official text): ",
+    ),
+    "special_rule": ("Áp dụng quy định đặc thù", "Special rule applied"),
+    "assessment": ("Năm đánh giá", "Assessment year"),
+    "none": ("không có", "none"),
+    "result": ("Kết quả", "Result"),
+    "provenance": ("Nguồn ngưỡng", "Threshold provenance"),
+    "also_unmet": ("Tiêu chí của mức này cũng chưa đạt", "Criteria of this tier also not met"),
+    "version_in_force": ("phiên bản áp dụng", "version in force"),
+    "as_of": ("tại ngày", "as of"),
+    "recognition_also": ("Đạt tiêu chí, nhưng để được công nhận còn cần đáp ứng các điều kiện trên.",
+                         "Meets the criteria, but recognition also needs the conditions above."),
+    "commune": ("Xã", "Commune"),
+    "highest": ("Mức cao nhất", "Highest tier"),
+    "source": ("Nguồn", "Source"),
+    "holding_back": ("chưa đạt chuẩn — làm huyện chưa đạt", "not standard — holds the district back"),
+    "verified": ("đã đối chiếu", "verified"),
+    "provisional": ("tạm tính", "provisional"),
+    "yes": ("Có", "yes"),
+    "no": ("Không", "no"),
+    "no_overlay": (
+        "Chưa dùng quy định của tỉnh: {n} ngưỡng do tỉnh quy định chưa có giá trị ({items}). "
+        "Thêm --overlay TỆP hoặc ghi overlay = \"TỆP\" vào ntm.toml.",
+        "No provincial overlay: {n} province-set thresholds have no value ({items}). "
+        "Add --overlay FILE, or put overlay = \"FILE\" in ntm.toml.",
+    ),
+    "page": ("Trang {n}/{total}", "Page {n} of {total}"),
+    "signatures": ("Xác nhận của Hội đồng thẩm định", "Appraisal council"),
+    "sign_chair": ("Chủ tịch Hội đồng", "Chair of the council"),
+    "sign_secretary": ("Thư ký", "Secretary"),
+    "sign_member": ("Thành viên", "Member"),
+    "sign_hint": ("(ký, ghi rõ họ tên)", "(signature and full name)"),
+    "date_made": ("Ngày lập", "Date made"),
+    "province": ("Tỉnh", "Province"),
+}
+
+# gap phrases: (vi, en) with {n} the number and {u} the unit
+GAP = {
+    "short": ("còn thiếu {n} {u}", "short by {n} {u}"),
+    "over": ("vượt {n} {u}", "over by {n} {u}"),
+    "off": ("lệch {n} {u}", "off by {n} {u}"),
+    "at_strict_low": ("bằng ngưỡng, cần lớn hơn", "equal to the threshold; must be above it"),
+    "at_strict_high": ("bằng ngưỡng, cần nhỏ hơn", "equal to the threshold; must be below it"),
+    "not_met": ("chưa đạt", "not met"),
+}
+
+# Units as the rulesets write them (Vietnamese) → English. A test checks this table against every `unit_en`
+# the shipped rulesets declare, so the catalogue and the law files cannot disagree.
+UNITS_EN = {
+    "%": "%",
+    "km": "km",
+    "triệu đồng/người/năm": "million VND/person/year",
+    "nhà": "houses",
+    "m²/người": "m²/person",
+    "xã": "communes",
+    "thôn": "villages",
+    "công trình": "projects",
+    "đạt/không": "met/not met",
+    "có/không": "yes/no",
+    "triệu đồng": "million VND",
+    "triệu VND": "million VND",
+    "tỷ đồng": "billion VND",
+    "người": "people",
+    "hộ": "households",
+    "ha": "ha",
+    "m²": "m²",
+}
+PP = ("điểm %", "percentage points")
+
+OPS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "is_true": ""}
+SET_BY = {"national": ("quốc gia", "national"), "province": ("tỉnh", "province")}
+LEVELS = {"commune": ("Xã", "Commune"), "district": ("Huyện", "District"), "province": ("Tỉnh", "Province"),
+          "village": ("Thôn", "Village")}
+
+
+def pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[1] if lang == "en" else pair[0]
+
+
+def w(key: str, lang: str) -> str:
+    return pick(WORDS[key], lang)
+
+
+def status_word(status: str, lang: str) -> str:
+    return w("no_threshold" if status == "indeterminate_indicator" else status, lang)
+
+
+def label(obj, lang: str) -> str:
+    """A {vi, en} label (model or mapping) in one language; a plain string as is."""
+    if obj is None:
+        return ""
+    if isinstance(obj, dict):
+        return str(obj.get("en" if lang == "en" else "vi") or obj.get("vi") or obj.get("en") or "")
+    if hasattr(obj, "vi"):
+        return obj.en if lang == "en" else obj.vi
+    return str(obj)
+
+
+def unit_text(unit: str | None, lang: str) -> str:
+    if not unit:
+        return ""
+    return UNITS_EN.get(unit, unit) if lang == "en" else unit
+
+
+# ----------------------------------------------------------------------------------------------- numbers
+
+MAX_PLACES = 6
+
+
+def _decimal(x) -> Decimal:
+    if isinstance(x, Decimal):
+        return x
+    if isinstance(x, float):
+        return Decimal(repr(x))
+    if hasattr(x, "numerator") and hasattr(x, "denominator") and not isinstance(x, int):
+        return Decimal(x.numerator) / Decimal(x.denominator)
+    return Decimal(x)
+
+
+def fmt_num(x, lang: str, places: int | None = None, sign: bool = False) -> str:
+    """One number format per language: 1,234.5 (en) and 1.234,5 (vi). `places` rounds (half-even) to at most
+    that many decimals; None keeps up to six. Trailing zeros are dropped; booleans are words; None is a dash."""
+    if isinstance(x, bool):
+        return w("yes" if x else "no", lang) if lang == "vi" else ("yes" if x else "no")
+    if x is None:
+        return "—"
+    d = _decimal(x)
+    q = Decimal(1).scaleb(-(MAX_PLACES if places is None else places))
+    d = d.quantize(q, rounding=ROUND_HALF_EVEN)
+    if d == 0:
+        d = Decimal(0)
+    neg = d < 0
+    text = f"{abs(d):,f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if lang == "vi":
+        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    prefix = "-" if neg else ("+" if sign and d > 0 else "")
+    return prefix + text
+
+
+def places_of(x) -> int:
+    """Decimals a value is written with (80 → 0, 67.5 → 1)."""
+    if x is None or isinstance(x, bool):
+        return 0
+    exp = _decimal(x).normalize().as_tuple().exponent
+    return max(0, -int(exp)) if isinstance(exp, int) else 0
+
+
+def _compare(a: Decimal, op: str, b: Decimal) -> bool:
+    return {">=": a >= b, ">": a > b, "<=": a <= b, "<": a < b, "==": a == b}.get(op, a == b)
+
+
+def fmt_observed(value, threshold=None, op: str | None = None, lang: str = "vi", share: bool = True) -> str:
+    """An observed value rounded to what the threshold needs: one decimal more than the threshold is written
+    with, and more if rounding would make a failing value look like the threshold (79.996 vs ≥ 80)."""
+    if value is None or isinstance(value, bool) or not share or threshold is None or isinstance(threshold, bool):
+        return fmt_num(value, lang)
+    v, t = _decimal(value), _decimal(threshold)
+    places = max(1, places_of(threshold) + 1)
+    while places < MAX_PLACES:
+        r = v.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+        if (r == t) == (v == t) and (op is None or _compare(r, op, t) == _compare(v, op, t)):
+            break
+        places += 1
+    return fmt_num(value, lang, places)
+
+
+def fmt_gap(gap, lang: str) -> str:
+    """Two decimals, more when that would show a non-zero gap as 0 (never "short by 0")."""
+    if gap is None:
+        return "—"
+    d = _decimal(gap)
+    places = 2
+    while places < MAX_PLACES and d != 0 and d.quantize(Decimal(1).scaleb(-places)) == 0:
+        places += 1
+    return fmt_num(gap, lang, places)
+
+
+def fmt_pct(x, lang: str, places: int = 2) -> str:
+    return "—" if x is None else fmt_num(x, lang, places) + "%"
+
+
+def gap_phrase(gap, op: str, unit: str, lang: str) -> str:
+    """'còn thiếu 5,8 triệu đồng/người/năm' / 'short by 5.8 million VND/person/year'."""
+    if isinstance(gap, bool) or gap is None:
+        return pick(GAP["not_met"], lang)
+    if _decimal(gap) == 0 and op in (">", "<"):
+        return pick(GAP["at_strict_low" if op == ">" else "at_strict_high"], lang)
+    u = pick(PP, lang) if unit == "%" else unit_text(unit, lang)
+    kind = "short" if op in (">=", ">") else "over" if op in ("<=", "<") else "off"
+    return pick(GAP[kind], lang).format(n=fmt_gap(gap, lang), u=u).rstrip()
+
+
+def requirement(op: str, threshold, unit: str, lang: str) -> str:
+    if op == "is_true":
+        return w("met", lang)
+    if threshold is None:
+        return "—"
+    u = "%" if unit == "%" else " " + unit_text(unit, lang)
+    return f"{OPS[op]} {fmt_num(threshold, lang)}{u}".rstrip()
+
+
+def observed_text(value, unit: str, lang: str, threshold=None, op: str | None = None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return fmt_num(value, lang)
+    num = fmt_observed(value, threshold, op, lang, share=unit == "%")
+    return f"{num}{'%' if unit == '%' else ' ' + unit_text(unit, lang)}".rstrip()
+
+
+def cond_gap(c, lang: str) -> str:
+    """The gap of a failing condition (ConditionOut), formatted here rather than taken from the outcome's text."""
+    if c.status != "fail":
+        return ""
+    if c.gap is None:
+        return pick(GAP["not_met"], lang) if c.gap_text is not None else ""
+    return gap_phrase(c.gap, c.op, c.unit, lang)
+
+
+# ------------------------------------------------------------------------------------------------ reasons
+
+_REASONS = [
+    (re.compile(r"^set by the province \(no national value\)$"),
+     "do tỉnh quy định (không có giá trị quốc gia)"),
+    (re.compile(r"^no value known for this threshold$"), "chưa có giá trị (chưa chép được từ văn bản gốc)"),
+    (re.compile(r"^no threshold for assessment year (\d+) \(the table covers (\d+)–(\d+)\); it is not borrowed from another year$"),
+     r"không có ngưỡng cho năm đánh giá \1 (bảng chỉ có \2–\3); không lấy ngưỡng của năm khác"),
+    (re.compile(r"^no threshold for region (.+)$"), r"không có ngưỡng cho vùng \1"),
+]
+
+
+def reason_text(reason: str | None, lang: str) -> str:
+    """Threshold reasons are recorded in English in the JSON; the Vietnamese report translates the known ones."""
+    if not reason or lang == "en":
+        return reason or ""
+    for pattern, vi in _REASONS:
+        if pattern.match(reason):
+            return pattern.sub(vi, reason)
+    return reason
+
+
+def set_by_word(who: str, lang: str) -> str:
+    vi, en = SET_BY.get(who, (who, who))
+    return en if lang == "en" else vi
+
+
+# ------------------------------------------------------------------------------------------- codes, tiers
+
+_RUN = re.compile(r"(\d+)")
+
+
+def natural_key(code) -> tuple:
+    """A total order on criterion/indicator codes: '2' < '10' < '17.6' < '17.10' < '17.10b'. Digit runs compare
+    as numbers, other runs as text; every element is a (kind, value) pair, so mixed codes never raise."""
+    out = []
+    for i, part in enumerate(_RUN.split(str(code))):
+        if part == "":
+            continue
+        out.append((0, int(part), "") if i % 2 else (1, 0, part))
+    return tuple(out)
+
+
+def fold(text: str) -> str:
+    """Case, spacing, hyphens and diacritics folded away: 'Đạt-Chuẩn' → 'dat chuan'."""
+    s = unicodedata.normalize("NFKD", str(text).replace("đ", "d").replace("Đ", "D"))
+    s = "".join(ch for ch in s if not unicodedata.combining(ch)).casefold()
+    return " ".join(re.sub(r"[-_/]+", " ", s).split())
+
+
+def match_tier(text: str, tiers) -> str | None:
+    """The tier id a user meant: an id, or words of a tier's label in either language ('đạt-chuẩn',
+    'nâng-cao', 'kiểu-mẫu', 'dat chuan'). `tiers` are (id, label, requires) from the ruleset. When the words
+    are in several labels ("đạt chuẩn" is also in "xã đạt chuẩn nông thôn mới nâng cao"), the tier the others
+    build on (via `requires`) is meant. None if no single tier matches (the caller lists the choices)."""
+    rows = [(x[0], x[1], x[2] if len(x) > 2 else None) for x in tiers]
+    for tid, _, _ in rows:
+        if text == tid:
+            return tid
+    want = fold(text)
+    if not want:
+        return None
+    for tid, _, _ in rows:
+        if fold(tid) == want:
+            return tid
+    hits = [tid for tid, lbl, _ in rows
+            if any(f" {want} " in f" {fold(label(lbl, lg))} " for lg in ("vi", "en"))]
+    if len(hits) <= 1:
+        return hits[0] if hits else None
+    needs = {tid: req for tid, _, req in rows}
+
+    def below(tid: str) -> set:
+        seen, cur = set(), needs.get(tid)
+        while cur and cur not in seen:
+            seen.add(cur)
+            cur = needs.get(cur)
+        return seen
+    base = [h for h in hits if all(h == o or h in below(o) for o in hits)]
+    return base[0] if len(base) == 1 else None
+
+CITE = {"article": ("Điều", "Art."), "appendix": ("PL", "App."), "item": ("mục", "item")}
+
+
+def citation_text(c, lang: str) -> str:
+    """A citation in the report's language ('318/QĐ-TTg, PL I, mục 10' / '318/QĐ-TTg, App. I, item 10'); the
+    document number is a name and stays as the law writes it."""
+    if c is None:
+        return ""
+    get = (lambda k: c.get(k)) if isinstance(c, dict) else (lambda k: getattr(c, k, None))
+    if lang != "en" and get("text"):
+        return get("text")
+    parts = [get("document") or ""]
+    for key in ("article", "appendix", "item"):
+        if get(key):
+            parts.append(f"{pick(CITE[key], lang)} {get(key)}")
+    return ", ".join(p for p in parts if p)
