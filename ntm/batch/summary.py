@@ -43,8 +43,10 @@ def dec2(num, den=1) -> float:
 
 
 def natural(code: str) -> tuple:
-    """'2' < '10' < '17.6' < '17.10' (criterion and indicator numbers)."""
-    return tuple(int(p) if p.isdigit() else 10**6 for p in re.split(r"[.]", str(code)))
+    """'2' < '10' < '17.6' < '17.10' (criterion and indicator numbers): the word catalogue's one key."""
+    from ntm.report.words import natural_key
+
+    return natural_key(code)
 
 
 def build(inp, entries: list, results: dict, *, compare: dict | None = None) -> dict:
@@ -141,6 +143,7 @@ def summarise(units: list[dict], n_errors: int, labels: dict) -> dict:
         "units": n + n_errors, "evaluated": n, "errors": n_errors, "tiers": tiers, "bands": bands,
         "avg_criteria_met": _avg_criteria(units), "most_failed_criteria": most_c, "most_failed_indicators": most_i,
         "priority": priority(units, rank), "districts": districts(units, order),
+        "tier_labels": {t: labels[f"t:{t}"] for t in order if f"t:{t}" in labels},
     }
 
 

@@ -95,6 +95,7 @@ def record(o) -> dict:
     tiers = {t.id: t.status for t in o.tiers}
     criteria, failed, gaps, labels = {}, {}, [], {}
     for t in o.tiers:
+        labels[f"t:{t.id}"] = {"vi": t.label.vi, "en": t.label.en}
         criteria[t.id] = {"met": t.criteria_met, "total": t.criteria_total, "unmet": list(t.unmet_criteria),
                           "undecided": list(t.undecided_criteria)}
         codes = []
@@ -122,7 +123,10 @@ def record(o) -> dict:
         "criteria": criteria, "failed_indicators": failed, "decided_by_provisional": o.summary.decided_by_provisional,
         "gaps": gaps, "_labels": {"scope": scope, "labels": new},
         "_ruleset": {"id": o.ruleset.id, "version": o.ruleset.version, "sha256": o.ruleset.sha256},
-        "_overlay": None if o.overlay is None else {"id": o.overlay.id, "sha256": o.overlay.sha256},
+        "_overlay": None if o.overlay is None else {"id": o.overlay.id, "sha256": o.overlay.sha256,
+                                                    "title": {"vi": o.overlay.title.vi, "en": o.overlay.title.en},
+                                                    "province": o.overlay.province,
+                                                    "illustrative": o.overlay.illustrative},
     }
 
 

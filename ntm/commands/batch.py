@@ -97,7 +97,9 @@ def batch(
     else:
         write_rendered(lambda c: render_table(doc, c, lang.value), output, force)
     if doc["errors"]:
-        err.print(f"{len(doc['errors'])} row(s) not evaluated (listed in the output)", markup=False)
+        n = len(doc["errors"])
+        err.print(f"{n} dòng chưa đánh giá được (có trong kết quả)" if lang.value == "vi"
+                  else f"{n} row(s) not evaluated (listed in the output)", markup=False)
         if strict:
             sys.exit(2)
 

@@ -233,11 +233,9 @@ def _side_doc(s: Side) -> dict:
 
 
 def _code_key(key: tuple):
-    def part(p):
-        if isinstance(p, str):
-            return tuple((0, int(x), "") if x.isdigit() else (1, 0, x) for x in p.replace(".", " ").split())
-        return ((0, p, ""),)
-    return tuple(part(p) for p in key)
+    from ntm.report.words import natural_key
+
+    return tuple(natural_key(p) if isinstance(p, str) else ((0, p, ""),) for p in key)
 
 
 def to_json(doc: dict) -> str:

@@ -197,9 +197,9 @@ def _why(ta: out.TierOut | None, tb: out.TierOut | None) -> list[IndicatorDiff]:
 
 
 def _code_key(key: tuple[str, str]) -> tuple:
-    def parts(s):
-        return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in s.replace("#", ".").split("."))
-    return parts(key[0]), parts(key[1])
+    from ntm.report.words import natural_key
+
+    return natural_key(key[0].replace("#", ".")), natural_key(key[1].replace("#", "."))
 
 
 def _tiers(o: out.Outcome | None) -> dict[str, out.TierOut]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ntm.report import svg
 from ntm.report.html import badge, e, page, t
+from ntm.report.words import fmt_num, row_error_text
 
 TIER_NAMES = {
     "standard": ("Đạt chuẩn NTM", "Standard NTM"), "advanced": ("NTM nâng cao", "Advanced NTM"),
@@ -59,6 +60,10 @@ B = {
     "ok": ("đã đánh giá", "evaluated"),
     "error": ("lỗi", "error"),
     "none": ("—", "—"),
+    "made": ("Ngày lập", "Date made"),
+    "provisional_units": ("{n} đơn vị có kết luận phụ thuộc ngưỡng tạm tính (chưa đối chiếu văn bản gốc):",
+                          "{n} units have a decision that depends on provisional thresholds (not checked against "
+                          "the official text):"),
     "illustrative": ("Quy định của tỉnh là MINH HỌA, không phải quy định thật.",
                      "The provincial overlay is ILLUSTRATIVE, not a real decision."),
 }
@@ -69,9 +74,38 @@ def bw(key: str, lang: str) -> str:
     return en if lang == "en" else vi
 
 
-def tier_name(tid, lang: str) -> str:
+def tier_name(tid, lang: str, summary: dict | None = None) -> str:
+    """A tier's name from the ruleset's labels the batch carries (summary.tier_labels); batch JSON written
+    before it carried them falls back to the names of the shipped rulesets."""
+    lab = _d(_d(summary).get("tier_labels")).get(str(tid))
+    if lab:
+        return label(lab, lang)
     vi, en = TIER_NAMES.get(str(tid), (str(tid), str(tid)))
     return en if lang == "en" else vi
+
+
+def tier_name_of(data: dict, tid, lang: str) -> str:
+    return tier_name(tid, lang, _d(data.get("summary")))
+
+
+def made_date() -> str:
+    """The date a document is made: today, or SOURCE_DATE_EPOCH (reproducible builds) when it is set."""
+    import datetime as dt
+    import os
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.strip().isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date().isoformat()
+    return dt.date.today().isoformat()
+
+
+def province_of(data: dict) -> str | None:
+    """The province a batch is about: the overlay's, else the one every unit names."""
+    ov = _d(data.get("overlay"))
+    if ov.get("province"):
+        return str(ov["province"])
+    names = {_d(u).get("province") for u in _l(data.get("units"))} - {None, ""}
+    return names.pop() if len(names) == 1 else None
 
 
 def label(obj, lang: str) -> str:
@@ -130,18 +164,20 @@ def highest_by_district(data: dict) -> list[tuple[str, dict[str, int]]]:
     return sorted(out.items())
 
 
-def input_text(x) -> str:
+INPUT_WORDS = {"kind": ("loại", "kind"), "rows": ("số dòng", "rows")}
+
+
+def input_text(x, lang: str = "vi") -> str:
     """The batch's input: a path, or {path, kind, rows}."""
     if isinstance(x, dict):
-        extra = ", ".join(f"{k} {x[k]}" for k in ("kind", "rows") if x.get(k) is not None)
+        extra = ", ".join(f"{INPUT_WORDS[k][lang == 'en']} {x[k]}" for k in ("kind", "rows") if x.get(k) is not None)
         return f"{x.get('path', '')}" + (f" ({extra})" if extra else "")
     return "—" if x is None else str(x)
 
 
 def fmt(x, lang: str) -> str:
-    if isinstance(x, float):
-        s = f"{x:.2f}".rstrip("0").rstrip(".")
-        return s.replace(".", ",") if lang == "vi" else s
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return fmt_num(x, lang, 2)
     return "—" if x is None else str(x)
 
 
@@ -156,16 +192,26 @@ def render(data: dict, lang: str = "vi") -> str:
     tiers = tier_order(data)
     title = bw("batch_title", lang)
     body = [f"<header><h1>{e(title)}</h1>"]
-    meta = [(bw("input", lang), input_text(data.get("input")))]
+    meta = [(bw("input", lang), input_text(data.get("input"), lang))]
     if rs:
         meta.append((t("ruleset", lang), f"{rs.get('id', '')} v{rs.get('version', '')}"
                      + (f" — sha256 {rs['sha256']}" if rs.get("sha256") else "")))
     if isinstance(ov, dict):
-        meta.append((t("overlay", lang), f"{ov.get('id', '')}" + (f" — sha256 {ov['sha256']}" if ov.get("sha256") else "")))
+        tag = f" [{t('illustrative', lang)}]" if ov.get("illustrative") else ""
+        meta.append((t("overlay", lang), f"{ov.get('id', '')}" + (f" — {label(ov['title'], lang)}" if ov.get("title") else "")
+                     + tag + (f" — sha256 {ov['sha256']}" if ov.get("sha256") else "")))
+    province = province_of(data)
+    if province:
+        meta.append((t("province", lang), province))
+    meta.append((bw("made", lang), made_date()))
     body.append('<table class="meta">' + "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in meta)
                 + "</table></header>")
     if isinstance(ov, dict) and ov.get("illustrative"):
         body.append(f'<div class="danger" id="illustrative"><b>⚠ {e(bw("illustrative", lang))}</b></div>')
+    prov = [str(_d(u).get("code", "")) for u in _l(data.get("units")) if _d(u).get("decided_by_provisional")]
+    if prov:
+        body.append(f'<div class="warn" id="provisional-warning"><b>⚠ {e(bw("provisional_units", lang).format(n=len(prov)))}'
+                    f"</b> {e(', '.join(prov))}</div>")
     n_units = s.get("units", len(_l(data.get("units"))))
     n_err = s.get("errors", len(_l(data.get("errors"))))
     cards = [(bw("units", lang), n_units, "units"), (bw("evaluated", lang), s.get("evaluated", "—"), "evaluated"),
@@ -181,7 +227,7 @@ def render(data: dict, lang: str = "vi") -> str:
             x = _d(st.get(tid))
             if not x:
                 continue
-            body.append(f"<tr><td>{e(tier_name(tid, lang))}</td><td class=\"num\">{e(x.get('met', 0))}</td>"
+            body.append(f"<tr><td>{e(tier_name(tid, lang, s))}</td><td class=\"num\">{e(x.get('met', 0))}</td>"
                         f"<td class=\"num\">{e(pct(x.get('pct'), lang))}</td>"
                         f"<td class=\"num\">{e(x.get('not_met', 0))}</td>"
                         f"<td class=\"num\">{e(x.get('indeterminate', 0))}</td></tr>")
@@ -201,7 +247,7 @@ def render(data: dict, lang: str = "vi") -> str:
     body.append(_districts(data, s, tiers, lang))
     body.append(_most_failed(s, lang))
     body.append(_priority(s, lang))
-    body.append(_trend(data.get("compare"), tiers, lang))
+    body.append(_trend(data.get("compare"), tiers, lang, s))
     body.append(_units(data, tiers, lang))
     body.append(_errors(data, lang))
     return page(title, [b for b in body if b], lang)
@@ -215,7 +261,7 @@ def _districts(data: dict, s: dict, tiers: list[str], lang: str) -> str:
     html = [f'<section id="districts"><h2>{e(bw("by_district", lang))}</h2>']
     if ds:
         html.append(f"<table><tr><th>{e(bw('district', lang))}</th><th>{e(bw('units', lang))}</th>"
-                    + "".join(f"<th>{e(tier_name(x, lang))}</th>" for x in tiers)
+                    + "".join(f"<th>{e(tier_name(x, lang, s))}</th>" for x in tiers)
                     + f"<th>{e(bw('avg_met', lang))}</th></tr>")
         for d in ds:
             dt_ = _d(d.get("tiers"))
@@ -224,7 +270,8 @@ def _districts(data: dict, s: dict, tiers: list[str], lang: str) -> str:
                         + f"<td class=\"num\">{e(fmt(d.get('avg_criteria_met'), lang))}</td></tr>")
         html.append("</table>")
     if stack:
-        segs = [(k, tier_name(k, lang)) for k in ("none", "standard", "advanced", "model")]
+        seen = {h for _, counts in stack for h in counts}
+        segs = [("none", tier_name("none", lang))] + [(k, tier_name(k, lang, s)) for k in tiers if k in seen]
         html.append(svg.stacked(stack, segs, bw("by_district", lang)))
     html.append("</section>")
     return "\n".join(html)
@@ -238,18 +285,18 @@ def _most_failed(s: dict, lang: str) -> str:
     html = ['<section id="most-failed">']
     if crit:
         html.append(f"<h2>{e(bw('most_failed_criteria', lang))}</h2>")
-        html.append(svg.hbars([(f"{tier_name(c.get('tier'), lang)[:14]} {c.get('number', '')}", int(c.get("count", 0)))
+        html.append(svg.hbars([(f"{tier_name(c.get('tier'), lang, s)[:14]} {c.get('number', '')}", int(c.get("count", 0)))
                                for c in crit[:10]], bw("most_failed_criteria", lang), color="#c62828"))
         html.append(f"<table><tr><th>{e(bw('tier', lang))}</th><th>{e(bw('criterion', lang))}</th>"
                     f"<th>{e(bw('count', lang))}</th></tr>" + "".join(
-                        f"<tr><td>{e(tier_name(c.get('tier'), lang))}</td><td>{e(c.get('number', ''))}. "
+                        f"<tr><td>{e(tier_name(c.get('tier'), lang, s))}</td><td>{e(c.get('number', ''))}. "
                         f"{e(label(c.get('name'), lang))}</td><td class=\"num\">{e(c.get('count', 0))}</td></tr>"
                         for c in crit) + "</table>")
     if inds:
         html.append(f"<h2>{e(bw('most_failed_indicators', lang))}</h2>")
         html.append(f"<table><tr><th>{e(bw('tier', lang))}</th><th>{e(bw('indicator', lang))}</th>"
                     f"<th>{e(bw('count', lang))}</th></tr>" + "".join(
-                        f"<tr><td>{e(tier_name(i.get('tier'), lang))}</td><td>{e(i.get('code', ''))} "
+                        f"<tr><td>{e(tier_name(i.get('tier'), lang, s))}</td><td>{e(i.get('code', ''))} "
                         f"{e(label(i.get('label'), lang))}</td><td class=\"num\">{e(i.get('count', 0))}</td></tr>"
                         for i in inds) + "</table>")
     html.append("</section>")
@@ -264,13 +311,13 @@ def _priority(s: dict, lang: str) -> str:
             f"<th>{e(bw('name', lang))}</th><th>{e(bw('tier', lang))}</th><th>{e(bw('missing_criteria', lang))}</th>"
             f"<th>{e(bw('distance', lang))}</th></tr>" + "".join(
                 f"<tr><td>{e(p.get('code', ''))}</td><td>{e(p.get('name', ''))}</td>"
-                f"<td>{e(tier_name(p.get('tier'), lang))}</td>"
+                f"<td>{e(tier_name(p.get('tier'), lang, s))}</td>"
                 f"<td>{e(', '.join(str(x) for x in _l(p.get('missing_criteria'))))}</td>"
                 f"<td class=\"num\">{e(fmt(p.get('distance'), lang))}</td></tr>" for p in pr)
             + "</table></section>")
 
 
-def _trend(cmp, tiers: list[str], lang: str) -> str:
+def _trend(cmp, tiers: list[str], lang: str, s: dict | None = None) -> str:
     if not isinstance(cmp, dict):
         return ""
     delta = cmp.get("avg_criteria_delta")
@@ -282,7 +329,7 @@ def _trend(cmp, tiers: list[str], lang: str) -> str:
     if td:
         order = [x for x in tiers if x in td] + sorted(x for x in td if x not in tiers)
         html.append(f"<h3>{e(bw('tiers_delta', lang))}</h3>")
-        html.append("<table><tr>" + "".join(f"<th>{e(tier_name(x, lang))}</th>" for x in order) + "</tr><tr>"
+        html.append("<table><tr>" + "".join(f"<th>{e(tier_name(x, lang, s))}</th>" for x in order) + "</tr><tr>"
                     + "".join(f"<td class=\"num\">{e(('+' if (td[x] or 0) > 0 else '') + str(td[x]))}</td>"
                               for x in order) + "</tr></table>")
     for key in ("gained", "lost"):
@@ -290,7 +337,7 @@ def _trend(cmp, tiers: list[str], lang: str) -> str:
         html.append(f"<h3>{e(bw(key, lang))} ({len(rows)})</h3>")
         if rows:
             html.append("<ul>" + "".join(f"<li>{e(r.get('code', ''))} {e(r.get('name', ''))} — "
-                                         f"{e(tier_name(r.get('tier'), lang))}</li>" for r in rows) + "</ul>")
+                                         f"{e(tier_name(r.get('tier'), lang, s))}</li>" for r in rows) + "</ul>")
     html.append("</section>")
     return "\n".join(html)
 
@@ -300,10 +347,11 @@ def _units(data: dict, tiers: list[str], lang: str) -> str:
     if not units:
         return ""
     main = [x for x in tiers if x != "recognition"]
+    s = _d(data.get("summary"))
     html = [f'<section id="units"><h2>{e(bw("per_unit", lang))}</h2><table><tr><th>{e(bw("row", lang))}</th>'
             f"<th>{e(bw('code', lang))}</th><th>{e(bw('name', lang))}</th><th>{e(bw('district', lang))}</th>"
-            + "".join(f"<th>{e(tier_name(x, lang))}</th>" for x in tiers)
-            + f"<th>{e(bw('highest', lang))}</th><th>{e(bw('unmet', lang))} ({e(tier_name(main[0] if main else '', lang))})</th>"
+            + "".join(f"<th>{e(tier_name(x, lang, s))}</th>" for x in tiers)
+            + f"<th>{e(bw('highest', lang))}</th><th>{e(bw('unmet', lang))} ({e(tier_name(main[0] if main else '', lang, s))})</th>"
             f"<th>{e(bw('provisional', lang))}</th></tr>"]
     for u in units:
         ts = _d(u.get("tiers"))
@@ -314,7 +362,7 @@ def _units(data: dict, tiers: list[str], lang: str) -> str:
                     f"<td>{e(u.get('name', ''))}</td><td>{e(u.get('district') or '—')}</td>"
                     + "".join(f"<td>{badge(ts[x], lang) if ts.get(x) in ('met', 'not_met', 'indeterminate') else ''}</td>"
                               for x in tiers)
-                    + f"<td>{e(tier_name(u['highest_tier'], lang) if u.get('highest_tier') else '—')}</td>"
+                    + f"<td>{e(tier_name(u['highest_tier'], lang, s) if u.get('highest_tier') else '—')}</td>"
                     f"<td>{e(met)}{' — ' if unmet else ''}{e(unmet)}</td>"
                     f"<td>{e(bw('yes', lang)) if u.get('decided_by_provisional') else ''}</td></tr>")
     html.append("</table></section>")
@@ -329,5 +377,5 @@ def _errors(data: dict, lang: str) -> str:
             f"<th>{e(bw('row', lang))}</th><th>{e(bw('code', lang))}</th><th>{e(bw('file', lang))}</th>"
             f"<th>{e(bw('reason', lang))}</th></tr>" + "".join(
                 f"<tr><td class=\"num\">{e(x.get('row', ''))}</td><td>{e(x.get('code', ''))}</td>"
-                f"<td>{e(x.get('file', ''))}</td><td>{e(x.get('reason', ''))}</td></tr>" for x in errs)
+                f"<td>{e(x.get('file', ''))}</td><td>{e(row_error_text(x.get('reason', ''), lang))}</td></tr>" for x in errs)
             + "</table></section>")

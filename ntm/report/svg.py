@@ -63,14 +63,18 @@ def columns(items: list[tuple[str, int]], title: str, *, width: int = 640, heigh
 def stacked(rows: list[tuple[str, dict[str, int]]], segments: list[tuple[str, str]], title: str, *,
             width: int = 640) -> str:
     """One horizontal bar per row split into segments (key, legend label), scaled to the row's total."""
-    label_w, row_h, pad, legend_h = 170, 24, 8, 22
+    label_w, row_h, pad = 170, 24, 8
     plot_w = width - label_w - 50
     body = []
-    x = label_w
-    for key, name in segments:  # legend
-        body.append(f'<rect x="{_n(x)}" y="4" width="12" height="12" fill="{PALETTE.get(key, "#777")}"/>')
-        body.append(f'<text x="{_n(x + 16)}" y="14">{escape(name)}</text>')
-        x += 24 + 7 * len(name)
+    x, ly = label_w, 4
+    for key, name in segments:  # legend, wrapped onto more lines when the names are long
+        step = 24 + 7 * len(name)
+        if x + step > width and x > label_w:
+            x, ly = label_w, ly + 18
+        body.append(f'<rect x="{_n(x)}" y="{ly}" width="12" height="12" fill="{PALETTE.get(key, "#777")}"/>')
+        body.append(f'<text x="{_n(x + 16)}" y="{ly + 10}">{escape(name)}</text>')
+        x += step
+    legend_h = ly + 18
     for i, (label, counts) in enumerate(rows):
         y = legend_h + pad + i * row_h
         total = sum(counts.get(k, 0) for k, _ in segments) or 1
