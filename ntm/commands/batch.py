@@ -116,6 +116,9 @@ def _write_bytes(data: bytes, output: str, force: bool) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        from ntm.cli import _umask
+
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a workbook or PDF is an ordinary file
         os.replace(tmp, output)
     except BaseException:
         if os.path.exists(tmp):

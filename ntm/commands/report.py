@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import os
+import sys
 from typing import Annotated
 
 import typer
@@ -19,6 +20,11 @@ BATCH_EXT = (".csv", ".xlsx", ".xlsm")
 class ReportFmt(str, enum.Enum):
     html = "html"
     md = "md"
+    pdf = "pdf"
+    docx = "docx"
+
+
+BINARY = {"pdf", "docx"}
 
 
 def read_input(path: str, ruleset: str | None = None, overlay: str | None = None, as_of=None):
@@ -65,7 +71,13 @@ def _run_batch(path: str, ruleset: str | None, overlay: str | None, as_of) -> di
     return result
 
 
-def render_report(kind: str, obj, fmt: str, lang: str) -> str:
+def render_report(kind: str, obj, fmt: str, lang: str) -> str | bytes:
+    """The report as text (html, md) or bytes (pdf, docx)."""
+    if fmt in BINARY:
+        import ntm.report as rep
+
+        name = f"render_{'batch_' if kind == 'batch' else ''}{fmt}"
+        return getattr(rep, name)(obj, lang)
     if kind == "outcome":
         if fmt == "html":
             from ntm.report.html import render
@@ -82,7 +94,8 @@ def render_report(kind: str, obj, fmt: str, lang: str) -> str:
 def report(
     source: Annotated[str, typer.Argument(metavar="DOSSIER_OR_BATCH", help="A dossier (YAML/JSON), an outcome JSON, "
                                           "a batch JSON, or a folder/CSV/XLSX to run as a batch.")],
-    fmt: Annotated[ReportFmt, typer.Option("--format", "-f", help="html (self-contained) or md.")] = ReportFmt.html,
+    fmt: Annotated[ReportFmt, typer.Option("--format", "-f", help="html (self-contained), md, pdf (A4, to sign and "
+                                           "file) or docx (Word).")] = ReportFmt.html,
     lang: Annotated[Lang, typer.Option("--lang", help="Report language (Vietnamese by default).")] = Lang.vi,
     ruleset: Annotated[str | None, typer.Option("--ruleset", "-r", help="Ruleset id or file (dossier/batch "
                                                 "input).")] = None,
@@ -96,5 +109,20 @@ def report(
 ) -> None:
     """Write a report: the appraisal view of one unit, or the province summary of a batch with charts."""
     when = parse_date(as_of, "--as-of")
+    if fmt.value in BINARY and output is None and sys.stdout.isatty():
+        raise NtmInputError.single(f"a {fmt.value.upper()} file is not for the terminal", field="--format",
+                                   hint=f"add -o bao-cao.{fmt.value}")
+    if fmt.value in BINARY and output is not None and os.path.exists(output) and not force:
+        raise NtmInputError.single("file exists; not overwriting it", file=output, hint="use --force to replace it")
     kind, obj = read_input(source, ruleset, overlay, when)
-    write_output(render_report(kind, obj, fmt.value, lang.value), output, force)
+    doc = render_report(kind, obj, fmt.value, lang.value)
+    if isinstance(doc, bytes):
+        if output is None:
+            sys.stdout.buffer.write(doc)
+            sys.stdout.flush()
+        else:
+            from ntm.commands.batch import _write_bytes
+
+            _write_bytes(doc, output, force)
+    else:
+        write_output(doc, output, force)

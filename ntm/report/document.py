@@ -234,7 +234,7 @@ def _commune_blocks(o, lang: str, L, names: dict) -> list[Block]:
 def batch(doc: dict, lang: str = "vi") -> Document:
     """The province summary of a batch document: what it was run on (ruleset, overlay, warnings), the tiers,
     bands, most failed criteria, priority communes, districts, every unit, and the rows not evaluated."""
-    from ntm.report.batch_html import tier_name_of
+    from ntm.report.batch_html import made_date, province_of, tier_name_of
 
     s = doc.get("summary") or {}
     rs = doc.get("ruleset") or {}
@@ -250,10 +250,9 @@ def batch(doc: dict, lang: str = "vi") -> Document:
     if ov:
         tag = f" [{w('illustrative', lang)}]" if ov.get("illustrative") else ""
         kv.append([w("overlay", lang), f"{ov.get('id')}{' — ' + label(ov.get('title'), lang) if ov.get('title') else ''}{tag}"])
-        if ov.get("province"):
-            kv.append([w("province", lang), ov.get("province")])
-    if doc.get("made"):
-        kv.append([w("date_made", lang), str(doc["made"])])
+    if province_of(doc):
+        kv.append([w("province", lang), province_of(doc)])
+    kv.append([w("date_made", lang), made_date()])
     kv += [[dw("units", lang), str(s.get("units", "—"))], [dw("evaluated", lang), str(s.get("evaluated", "—"))],
            [dw("errors", lang), str(s.get("errors", "—"))],
            [dw("avg_met", lang), fmt_num(s.get("avg_criteria_met"), lang, 2)]]
@@ -317,6 +316,6 @@ def batch(doc: dict, lang: str = "vi") -> Document:
     right = f"{rs.get('id')} v{rs.get('version')}" if rs else ""
     if ov:
         right += f" + {ov.get('id')}"
-    return Document(title=dw("batch_title", lang), header_left=str(ov.get("province") if ov and ov.get("province")
-                                                                     else inp.get("path", "") if isinstance(inp, dict) else ""),
+    return Document(title=dw("batch_title", lang),
+                    header_left=province_of(doc) or (str(inp.get("path", "")) if isinstance(inp, dict) else ""),
                     header_right=right, footer=dw("generated_by", lang), lang=lang, blocks=b)
