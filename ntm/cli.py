@@ -16,7 +16,7 @@ from ntm import __version__
 from ntm.errors import EngineFailure, NtmError, NtmInputError
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Nông thôn mới (NTM) criteria as code: evaluate dossiers, inspect rulesets.",
@@ -58,9 +58,20 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    project: Optional[str] = typer.Option(None, "--project", help="Project file with the default overlay, ruleset, "
+                                          "register and language (default: ntm.toml in the working folder or "
+                                          "above; NTM_PROJECT=none ignores it)."),
 ) -> None:
     """Nông thôn mới (NTM) criteria as code."""
+    from ntm import project as proj
+
+    path = project or (None if os.environ.get("NTM_PROJECT", "").lower() == "none" else
+                       os.environ.get("NTM_PROJECT") or proj.find())
+    if path:
+        found = proj.load(path)
+        ctx.default_map = {**(ctx.default_map or {}), **proj.default_map(ctx.command, found)}
 
 
 def parse_date(text: Optional[str], option: str):

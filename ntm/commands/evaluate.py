@@ -39,7 +39,18 @@ def evaluate(
     if record:
         _check_record_target(record, output, force)
     inputs = gather(dossier, ruleset, overlay, when)
+    from ntm.commands.tiernames import resolve_tier
+
+    level = inputs.dossier.dossier.unit.level
+    tier = resolve_tier(tier, inputs.ruleset.ruleset, level, "--tier")
+    require = resolve_tier(require, inputs.ruleset.ruleset, level, "--require")
     outcome = run(inputs, trace=trace or bool(record), tier=tier, as_of=when)
+    if overlay is None:
+        from ntm.project import no_overlay_note, province_set_without_overlay
+
+        items = province_set_without_overlay(outcome)
+        if items:
+            _note(no_overlay_note(items, lang.value))
     if record:
         from ntm.audit import record as rec_mod
 
@@ -69,6 +80,13 @@ def evaluate(
         write_rendered(lambda c: render(outcome, c, lang.value), output, force)
     if require is not None and outcome.tier(require).status != "met":
         raise typer.Exit(1)
+
+
+def _note(text: str) -> None:
+    """A note for the person at the terminal (standard error), never mixed into the output."""
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False, markup=False, emoji=False).print(text)
 
 
 def _check_record_target(record: str, output: str | None, force: bool) -> None:

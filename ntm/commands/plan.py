@@ -36,7 +36,8 @@ def _fixed(text: str | None) -> frozenset:
 
 @app.command()
 def plan(
-    dossier: str = typer.Argument(..., help="A commune or district dossier, or a folder of commune dossiers."),
+    dossier: str = typer.Argument(..., help="A commune or district dossier (- reads standard input), or as for "
+                                  "`ntm batch`: a folder of commune dossiers, a CSV file or an XLSX workbook."),
     target: str = typer.Option(..., "--target", "-t", help="The tier to reach (standard, advanced, model)."),
     costs: str | None = typer.Option(None, "--costs", help="Cost model (YAML): the price of one unit of change per fact."),
     fixed: str | None = typer.Option(None, "--fixed", help="Facts the plan may not change (comma-separated ids)."),
@@ -61,6 +62,12 @@ def plan(
     from ntm.engine.plan_targets import load_targets
     from ntm.engine.plan_view import render
 
+    from ntm.batch.expand import dossier_files, is_table
+
+    if is_table(dossier):
+        with dossier_files([dossier], ruleset=ruleset, overlay=overlay) as (folder,):
+            return plan(folder, target, costs, fixed, budget, targets, commune_target, ruleset, overlay, as_of,
+                        fmt, lang, output, force)
     when = parse_date(as_of, "--as-of")
     amount = _budget(budget)
     keep = _fixed(fixed)
@@ -73,6 +80,11 @@ def plan(
     else:
         ref = gather(dossier, ruleset, overlay, when)
     rs = ref.ruleset.ruleset
+    from ntm.commands.tiernames import resolve_tier
+
+    level = "commune" if os.path.isdir(dossier) else ref.dossier.dossier.unit.level
+    target = resolve_tier(target, rs, level, "--target")
+    commune_target = resolve_tier(commune_target, rs, "commune", "--commune-target")
     cm = load_costs(costs, rs) if costs else None
     group = os.path.isdir(dossier) or bool(ref.dossier.dossier.communes)
     if not group and (amount is not None or targets or commune_target):

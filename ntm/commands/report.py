@@ -30,7 +30,7 @@ BINARY = {"pdf", "docx"}
 def read_input(path: str, ruleset: str | None = None, overlay: str | None = None, as_of=None):
     """("outcome", Outcome) or ("batch", dict): a dossier is evaluated by the engine, a folder/CSV/XLSX goes
     through `ntm batch`, an outcome or batch JSON is read as is (validated)."""
-    if not os.path.exists(path):
+    if path != "-" and not os.path.exists(path):
         raise NtmInputError.single("no such file or folder", file=path)
     if os.path.isdir(path) or path.lower().endswith(BATCH_EXT):
         return "batch", _run_batch(path, ruleset, overlay, as_of)

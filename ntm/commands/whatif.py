@@ -11,20 +11,32 @@ from ntm.errors import NtmInputError
 
 
 def _emit(blocks_fn, result, fmt: Fmt, lang: Lang, output: str | None, force: bool) -> None:
+    """One result, or a list of them (what-if over a folder or a table: one result per dossier)."""
+    import json
+
     from ntm.engine.whatif import to_json
     from ntm.report.whatif_view import to_console, to_markdown
 
+    many = isinstance(result, list)
+    results = result if many else [result]
     if fmt is Fmt.json:
-        write_output(to_json(result), output, force)
-    elif fmt is Fmt.markdown:
-        write_output(to_markdown(blocks_fn(result, lang.value)), output, force)
+        if many:
+            write_output(json.dumps([r.model_dump(mode="json", by_alias=True) for r in results], ensure_ascii=False,
+                                    indent=2) + "\n", output, force)
+        else:
+            write_output(to_json(result), output, force)
+        return
+    blocks = [b for r in results for b in blocks_fn(r, lang.value)]
+    if fmt is Fmt.markdown:
+        write_output(to_markdown(blocks), output, force)
     else:
-        write_rendered(lambda c: to_console(blocks_fn(result, lang.value), c), output, force, width=160)
+        write_rendered(lambda c: to_console(blocks, c), output, force, width=160)
 
 
 @app.command()
 def whatif(
-    dossier: str = typer.Argument(..., help="Dossier file (YAML or JSON)."),
+    dossier: str = typer.Argument(..., help="Dossier file (YAML or JSON; - reads standard input), or as for "
+                                  "`ntm batch`: a folder of dossiers, a CSV file or an XLSX workbook."),
     set_: list[str] = typer.Option([], "--set", "-s", help="FACT=VALUE (repeatable); FACT= removes the evidence."),
     unset: list[str] = typer.Option([], "--unset", help="Remove a fact's evidence (repeatable)."),
     scenario: str | None = typer.Option(None, "--scenario", help="YAML file of named scenarios "
@@ -39,7 +51,6 @@ def whatif(
 ) -> None:
     """What if the evidence were different? Before and after, side by side, for one or more scenarios."""
     from ntm.engine.evaluate import gather
-    from ntm.engine.whatif import load_scenarios, scenario_from_options
     from ntm.engine.whatif import whatif as run
     from ntm.report.whatif_view import whatif_blocks
 
@@ -47,19 +58,41 @@ def whatif(
     if not set_ and not unset and scenario is None:
         raise NtmInputError.single("nothing to simulate", field="whatif",
                                    expected="--set FACT=VALUE, --unset FACT or --scenario FILE")
-    inputs = gather(dossier, ruleset, overlay, when)
+    import os
+
+    from ntm.batch.expand import dossier_files, is_table
+
+    if not (os.path.isdir(dossier) or is_table(dossier)):
+        inputs = gather(dossier, ruleset, overlay, when)
+        _emit(whatif_blocks, run(inputs, _scenarios(inputs, scenario, set_, unset), as_of=when), fmt, lang, output,
+              force)
+        return
+    from ntm.engine.compare import dossier_paths
+
+    results = []
+    with dossier_files([dossier], ruleset=ruleset, overlay=overlay) as paths:
+        for path in dossier_paths(paths):
+            inputs = gather(path, ruleset, overlay, when)
+            results.append(run(inputs, _scenarios(inputs, scenario, set_, unset), as_of=when))
+    _emit(whatif_blocks, results, fmt, lang, output, force)
+
+
+def _scenarios(inputs, scenario: str | None, set_: list[str], unset: list[str]) -> list:
+    from ntm.engine.whatif import load_scenarios, scenario_from_options
+
     rs = inputs.ruleset.ruleset
     scenarios = load_scenarios(scenario, rs) if scenario else []
     if set_ or unset:
         if any(s.id == "cli" for s in scenarios):
             raise NtmInputError.single("the scenario id 'cli' is reserved for --set/--unset", file=scenario)
         scenarios.append(scenario_from_options(set_, unset, rs))
-    _emit(whatif_blocks, run(inputs, scenarios, as_of=when), fmt, lang, output, force)
+    return scenarios
 
 
 @app.command()
 def compare(
-    dossiers: list[str] = typer.Argument(..., help="Dossier files or folders (a folder: its *.yaml/*.yml/*.json)."),
+    dossiers: list[str] = typer.Argument(..., help="Dossier files or folders (a folder: its *.yaml/*.yml/*.json), "
+                                         "CSV files or XLSX workbooks (as for `ntm batch`)."),
     ruleset: list[str] = typer.Option([], "--ruleset", "-r", help="Ruleset id or file; give twice to compare two."),
     overlay: list[str] = typer.Option([], "--overlay", help="Overlay file or 'none'; give twice to compare two."),
     as_of: list[str] = typer.Option([], "--as-of", help="YYYY-MM-DD; give twice to compare two dates."),
@@ -74,9 +107,17 @@ def compare(
     from ntm.engine.compare import compare as run
     from ntm.report.whatif_view import compare_blocks
 
+    from ntm.batch.expand import dossier_files
+
     sides = _sides(ruleset, overlay, as_of)
-    _emit(compare_blocks, run(dossiers, sides[1], sides[2], varies=sides[0], drop_unknown=drop_unknown),
-          fmt, lang, output, force)
+    shared_ruleset = ruleset[0] if len(ruleset) == 1 else None
+    shared_overlay = overlay[0] if len(overlay) == 1 and overlay[0].strip().lower() != "none" else None
+    with dossier_files(dossiers, ruleset=shared_ruleset, overlay=shared_overlay) as paths:
+        result = run(paths, sides[1], sides[2], varies=sides[0], drop_unknown=drop_unknown)
+        if paths.names:  # a table's rows are named file.csv:ROW, not by their temporary files
+            result = result.model_copy(update={"units": [u.model_copy(update={"path": paths.name(u.path)})
+                                                         for u in result.units]})
+    _emit(compare_blocks, result, fmt, lang, output, force)
 
 
 

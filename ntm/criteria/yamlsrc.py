@@ -40,7 +40,13 @@ class Source:
         return self.lines.get(())
 
 
+STDIN = "-"
+
+
 def read_text(path: str) -> str:
+    """A file's text (UTF-8, bounded); "-" reads standard input (a dossier piped in)."""
+    if path == STDIN:
+        return _decode(_read_stdin(), path)
     try:
         size = os.path.getsize(path)
     except OSError as e:
@@ -49,7 +55,23 @@ def read_text(path: str) -> str:
         raise NtmInputError.single("is a folder, not a file", file=path)
     if size > MAX_BYTES:
         raise NtmInputError.single(f"file is too large ({size} bytes; the limit is {MAX_BYTES})", file=path)
-    raw = _read_bounded(path)
+    return _decode(_read_bounded(path), path)
+
+
+def _read_stdin() -> bytes:
+    import sys
+
+    stream = getattr(sys.stdin, "buffer", None)
+    raw = stream.read(MAX_BYTES + 1) if stream is not None else sys.stdin.read(MAX_BYTES + 1).encode("utf-8")
+    if len(raw) > MAX_BYTES:
+        raise NtmInputError.single(f"standard input is too large (more than {MAX_BYTES} bytes)", file="-")
+    if not raw.strip():
+        raise NtmInputError.single("standard input is empty", file="-",
+                                   hint="pipe a dossier in (… | ntm evaluate -), or give a file name")
+    return raw
+
+
+def _decode(raw: bytes, path: str) -> str:
     if b"\x00" in raw:
         raise NtmInputError.single("is a binary file, not YAML or JSON text", file=path)
     try:

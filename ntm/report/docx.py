@@ -198,6 +198,8 @@ def _table(doc, b: Block, width) -> None:
     t.autofit = False
     total = sum(b.widths) or 1
     widths = [int(width * x / total) for x in b.widths] or [int(width / ncols)] * ncols
+    for j, col in enumerate(t.columns):  # the grid LibreOffice and Word lay out by
+        col.width = widths[j]
     size = 8 if b.kind == "kv" else 7
     rows = ([(b.headers, "head")] if b.headers else []) + [
         (r, b.status[i] if i < len(b.status) else "") for i, r in enumerate(b.rows)]

@@ -319,8 +319,9 @@ def match_tier(text: str, tiers) -> str | None:
     """The tier id a user meant: an id, or words of a tier's label in either language ('đạt-chuẩn',
     'nâng-cao', 'kiểu-mẫu', 'dat chuan'). `tiers` are (id, label, requires) from the ruleset. When the words
     are in several labels ("đạt chuẩn" is also in "xã đạt chuẩn nông thôn mới nâng cao"), the tier the others
-    build on (via `requires`) is meant. None if no single tier matches (the caller lists the choices)."""
+    build on (via `requires`) is meant, and a tier before recognition conditions. None if no single tier matches (the caller lists the choices)."""
     rows = [(x[0], x[1], x[2] if len(x) > 2 else None) for x in tiers]
+    kinds = {x[0]: (x[3] if len(x) > 3 else "tier") for x in tiers}
     for tid, _, _ in rows:
         if text == tid:
             return tid
@@ -332,6 +333,8 @@ def match_tier(text: str, tiers) -> str | None:
             return tid
     hits = [tid for tid, lbl, _ in rows
             if any(f" {want} " in f" {fold(label(lbl, lg))} " for lg in ("vi", "en"))]
+    if len(hits) > 1 and any(kinds[h] != "recognition" for h in hits):
+        hits = [h for h in hits if kinds[h] != "recognition"]  # "đạt chuẩn" names a tier, not its conditions
     if len(hits) <= 1:
         return hits[0] if hits else None
     needs = {tid: req for tid, _, req in rows}
@@ -343,7 +346,14 @@ def match_tier(text: str, tiers) -> str | None:
             cur = needs.get(cur)
         return seen
     base = [h for h in hits if all(h == o or h in below(o) for o in hits)]
-    return base[0] if len(base) == 1 else None
+    if len(base) == 1:
+        return base[0]
+    # otherwise the tier whose name says least besides the words given ("huyện đạt chuẩn nông thôn mới", not
+    # "huyện không có xã đạt chuẩn nông thôn mới (huyện đảo)")
+    size = {tid: len(fold(label(lbl, "vi")).split()) for tid, lbl, _ in rows}
+    least = min(size[h] for h in hits)
+    short = [h for h in hits if size[h] == least]
+    return short[0] if len(short) == 1 else None
 
 CITE = {"article": ("Điều", "Art."), "appendix": ("PL", "App."), "item": ("mục", "item")}
 
