@@ -63,18 +63,29 @@ def _w(key: str, lang: str) -> str:
 
 
 def _v(x, lang: str) -> str:
-    if x is None:
-        return "—"
-    if isinstance(x, bool):
-        return _w("yes", lang) if x else ("không" if lang == "vi" else "no")
-    s = f"{x:,}" if isinstance(x, int) else f"{x:,.6f}".rstrip("0").rstrip(".")
-    return s.replace(",", "\u2009").replace(".", ",") if lang == "vi" else s
+    from ntm.report.words import fmt_num
+
+    return fmt_num(x, lang)
 
 
-def _unit_lines(p: dict, lang: str, md: bool, cur: str | None) -> list[str]:
+def _ident(level, tid):
+    return tid
+
+
+def _needed(item: str, level, tn) -> str:
+    """'standard:10' (tier:indicator) with the tier's name."""
+    tier, _, code = item.partition(":")
+    return f"{tn(level, tier)}: {code}" if code else tn(level, tier)
+
+
+def _unit_lines(p: dict, lang: str, md: bool, cur: str | None, tn=_ident) -> list[str]:
+    from ntm.report.words import status_word, unit_text
+
     h = "### " if md else ""
     li = "- " if md else "  "
-    out = [f"{h}{p['name']} ({p['code']}) — {_w('plan', lang)}: {p['target']} ({' → '.join(p['tiers'])})",
+    lv = p.get("level")
+    out = [f"{h}{p['name']} ({p['code']}) — {_w('plan', lang)}: {tn(lv, p['target'])} "
+           f"({' → '.join(tn(lv, x) for x in p['tiers'])})",
            f"{_w('status', lang)}: {_w(p['status'], lang)}"]
     for c in p["changes"]:
         how = c["pricing"]
@@ -82,12 +93,12 @@ def _unit_lines(p: dict, lang: str, md: bool, cur: str | None) -> list[str]:
         cost = f"; {_w('cost', lang)}: {cost}" if cur else ""
         act = f" [{_w('provide', lang)}]" if c["action"] == "provide" else ""
         label = c["fact_label"][lang]
-        out.append(f"{li}{c['fact']} — {label}: {_v(c['observed'], lang)} → {_v(c['target'], lang)} {c['unit']} "
-                   f"({c['requirement']}){act}{cost}; {_w('needed_by', lang)}: "
-                   f"{', '.join(c['needed_by'])}" + (" [tạm tính]" if c["provisional"] and lang == "vi" else
+        out.append(f"{li}{c['fact']} — {label}: {_v(c['observed'], lang)} → {_v(c['target'], lang)} "
+                   f"{unit_text(c['unit'], lang)} ({c['requirement']}){act}{cost}; {_w('needed_by', lang)}: "
+                   f"{', '.join(_needed(x, lv, tn) for x in c['needed_by'])}" + (" [tạm tính]" if c["provisional"] and lang == "vi" else
                                                      " [provisional]" if c["provisional"] else ""))
     for ch in p["choices"]:
-        out.append(f"{li}{_w('choice', lang)}: {ch['tier']} {ch['indicator']} ({ch['required']}/{ch['of']}): "
+        out.append(f"{li}{_w('choice', lang)}: {tn(lv, ch['tier'])} {ch['indicator']} ({ch['required']}/{ch['of']}): "
                    + ", ".join(ch["chosen_facts"]))
     for b in p["blockers"]:
         out.append(f"{li}{_w('blockers', lang)}: {b['message'][lang]}")
@@ -95,7 +106,8 @@ def _unit_lines(p: dict, lang: str, md: bool, cur: str | None) -> list[str]:
         tail = "" if p["cost_complete"] else f" ({_w('incomplete', lang)})"
         out.append(f"{_w('total', lang)}: {_v(p['total_cost'], lang)} {cur or ''}{tail}".rstrip())
     v = p["verification"]
-    done = ", ".join(f"{k}={v['tiers'][k]}" for k in v["tiers"]) if v["evaluated"] else _w("not_evaluated", lang)
+    done = ", ".join(f"{tn(lv, k)}: {status_word(v['tiers'][k], lang).lower()}" for k in v["tiers"]) \
+        if v["evaluated"] else _w("not_evaluated", lang)
     out.append(f"{_w('verify', lang)}: {done} — {v['note'][lang]}")
     return out
 
@@ -105,7 +117,7 @@ def render(doc: dict, lang: str = "vi", md: bool = False) -> str:
     cur = src["currency"]
     lines = []
     if md:
-        lines.append(f"# {_w('plan', lang)} ({doc['plan'].get('target')})")
+        lines.append(f"# {_w('plan', lang)} ({_plan_target(doc, lang)})")
     head = f"{src['ruleset']} {src['ruleset_version']}"
     if src["overlay"]:
         head += f" + {src['overlay']}"
@@ -115,19 +127,36 @@ def render(doc: dict, lang: str = "vi", md: bool = False) -> str:
             head += f" [{_w('illustrative_costs', lang)}]"
     lines.append(head)
     p = doc["plan"]
+    from ntm.report.tierlabels import name, tier_labels
+
+    labels = tier_labels([src["ruleset"]])
+
+    def tn(level, tid):
+        return name(labels, level, tid, lang)
+
     if doc["kind"] == "unit":
-        lines += _unit_lines(p, lang, md, cur)
+        lines += _unit_lines(p, lang, md, cur, tn)
     else:
-        lines += _group_lines(p, lang, md, cur)
+        lines += _group_lines(p, lang, md, cur, tn)
     lines.append(f"{_w('tie_rule', lang)}: {doc['tie_rule'] if lang == 'en' else _w('tie_text', lang)}")
     return "\n".join(lines) + "\n"
 
 
-def _group_lines(p: dict, lang: str, md: bool, cur: str | None) -> list[str]:
+def _plan_target(doc: dict, lang: str) -> str:
+    from ntm.report.tierlabels import name, tier_labels
+
+    p = doc["plan"]
+    level = p.get("level") if doc["kind"] == "unit" else ("district" if p.get("kind") == "district" else "commune")
+    return name(tier_labels([doc["source"]["ruleset"]]), level, p.get("target"), lang)
+
+
+def _group_lines(p: dict, lang: str, md: bool, cur: str | None, tn=_ident) -> list[str]:
     h = "## " if md else ""
     li = "- " if md else "  "
     who = f"{p['name']} ({p['code']})" if p["code"] else ("tỉnh (thư mục hồ sơ)" if lang == "vi" else "province (folder)")
-    out = [(f"{h}{who}: {p['target']} — {_w('needed', lang)} {p['commune_target']}: {_v(p['needed'], lang)}, "
+    own = "district" if p.get("kind") == "district" else "commune"
+    out = [(f"{h}{who}: {tn(own, p['target'])} — {_w('needed', lang)} {tn('commune', p['commune_target'])}: "
+            f"{_v(p['needed'], lang)}, "
             f"{_w('have', lang)} {p['at_target']}/{p['communes_total']}"),
            f"{_w('must_lift', lang)}: {', '.join(p['must_lift']) or '—'}"
            + (f" — {_w('cost', lang)} {_v(p['lift_cost'], lang)} {cur}" if p["lift_cost"] is not None else ""),
@@ -141,7 +170,7 @@ def _group_lines(p: dict, lang: str, md: bool, cur: str | None) -> list[str]:
                    f"{c['changes']} changes{cond}")
     if p["district"]:
         out.append(f"{h}{_w('district', lang)}:")
-        out += ["  " + x if not md else x for x in _unit_lines(p["district"], lang, md, cur)]
+        out += ["  " + x if not md else x for x in _unit_lines(p["district"], lang, md, cur, tn)]
     b = p["budget"]
     if b:
         out += [f"{h}{_w('budget', lang)}: {_v(b['budget'], lang)} {cur}",
@@ -162,12 +191,12 @@ def _group_lines(p: dict, lang: str, md: bool, cur: str | None) -> list[str]:
     if t:
         out.append(f"{h}{_w('targets', lang)}: {t['id']}" + (f" ({t['by']})" if t["by"] else ""))
         for g in t["tiers"]:
-            out.append(f"{li}{g['tier']}: {_w('want', lang)} {g['want']}, {_w('have', lang)} {g['have']}, "
+            out.append(f"{li}{tn('commune', g['tier'])}: {_w('want', lang)} {g['want']}, {_w('have', lang)} {g['have']}, "
                        f"{_w('gap', lang)} {g['gap']} → {', '.join(g['cheapest']) or '—'}"
                        + (f" ({_v(g['cost'], lang)} {cur})" if g["cost"] is not None else "")
                        + ("" if g["closable"] else " ✗"))
         if t["min_criteria"]:
-            out.append(f"{li}{_w('min_criteria', lang)} ({t['min_criteria_tier']}):")
+            out.append(f"{li}{_w('min_criteria', lang)} ({tn('commune', t['min_criteria_tier'])}):")
             for m in t["min_criteria"]:
                 out.append(f"{li}  {m['code']}: {m['criteria_met']} → {_v(m['criteria_met_after'], lang)}/{m['want']} "
                            f"({', '.join(m['cheapest_criteria']) or '—'}"

@@ -21,6 +21,7 @@ from ntm.report.words import (
     pick,
     reason_text,
     requirement,
+    row_error_text,
     set_by_word,
     w,
 )
@@ -211,19 +212,20 @@ def _tier_blocks(t, lang: str, L, names: dict) -> list[Block]:
 
 
 def _commune_blocks(o, lang: str, L, names: dict) -> list[Block]:
-    seen = {tid for c in o.communes or [] for tid in c.tiers}
-    tiers = [x for x in o.tiers if x.id in seen]
+    from ntm.report.tierlabels import commune_tiers
+
+    tiers, names = commune_tiers(o, lang)
     rows, st = [], []
     for c in o.communes or []:
         src = (f"{dw('from_dossier', lang)}: {c.dossier}" if c.source == "dossier"
                else f"{dw('declared', lang)}: {c.decision_number or ''} ({c.decision_date or ''})")
-        rows.append([c.code, c.name, *[_status(c.tiers[x.id], lang) if x.id in c.tiers else "" for x in tiers],
+        rows.append([c.code, c.name, *[_status(c.tiers[x], lang) if x in c.tiers else "" for x in tiers],
                      names.get(c.highest_tier, c.highest_tier) if c.highest_tier else "—", src,
                      w("holding_back", lang) if c.holding_back else ""])
         st.append("not_met" if c.holding_back else "")
     n = len(tiers)
     return [Block("h2", dw("communes", lang)),
-            Block("table", headers=["#", w("commune", lang), *[L(x.label) for x in tiers], w("highest", lang),
+            Block("table", headers=["#", w("commune", lang), *[names[x] for x in tiers], w("highest", lang),
                                     w("source", lang), ""],
                   rows=rows, widths=[8, 16, *[10] * n, 14, 22, 16], status=st)]
 
@@ -311,7 +313,7 @@ def batch(doc: dict, lang: str = "vi") -> Document:
         b.append(Block("h2", dw("error_list", lang)))
         b.append(Block("table", headers=[dw("row", lang), dw("code", lang), dw("reason", lang)],
                        rows=[[str(e.get("row") if e.get("row") is not None else e.get("file") or ""),
-                              e.get("code") or "", e.get("reason") or ""] for e in doc["errors"]],
+                              e.get("code") or "", row_error_text(e.get("reason"), lang)] for e in doc["errors"]],
                        widths=[10, 15, 75]))
     right = f"{rs.get('id')} v{rs.get('version')}" if rs else ""
     if ov:

@@ -225,7 +225,10 @@ def _cond_cells(c: ConditionOut, lang: str, L) -> str:
         ev = " ".join(str(x) for x in (c.evidence.document, c.evidence.date, c.evidence.note) if x)
     prov_note = c.provenance.note or ""
     # provenance notes are written in English in the rulesets: only the English page shows them
-    title = f"{set_by_word(c.provenance.set_by, lang)}; {c.provenance.source}" + (
+    src = c.provenance.source
+    src = (f"{t('overlay', lang)} {src.removeprefix('overlay ')}" if src.startswith("overlay ")
+           else "" if src == "national" else src)
+    title = set_by_word(c.provenance.set_by, lang) + (f"; {src}" if src else "") + (
         f"; {prov_note}" if prov_note and lang == "en" else "")
     return (f"<td class=\"fact\">{e(L(c.label) if c.label else L(c.fact_label))}<br><code>{e(c.fact)}</code></td>"
             f"<td class=\"num obs\" data-label=\"{e(t('observed', lang))}\">"
@@ -293,17 +296,17 @@ def _tier(tier: TierOut, lang: str, L, recognition: bool = False, names: dict | 
 
 
 def _communes(o: Outcome, lang: str, L) -> str:
-    seen = {tid for c in o.communes or [] for tid in c.tiers}
-    tiers = [x for x in o.tiers if x.id in seen]
-    names = {x.id: L(x.label) for x in o.tiers}
+    from ntm.report.tierlabels import commune_tiers
+
+    tiers, names = commune_tiers(o, lang)
     html = [f'<section id="communes"><h2>{e(t("communes", lang))}</h2>', '<div class="scroll"><table><tr>'
-            f"<th>#</th><th>{e(t('commune', lang))}</th>" + "".join(f"<th>{e(L(x.label))}</th>" for x in tiers)
+            f"<th>#</th><th>{e(t('commune', lang))}</th>" + "".join(f"<th>{e(names[x])}</th>" for x in tiers)
             + f"<th>{e(t('highest', lang))}</th><th>{e(t('source', lang))}</th><th></th></tr>"]
     for c in o.communes or []:
         src = (f"{t('from_dossier', lang)}: {c.dossier}" if c.source == "dossier"
                else f"{t('declared', lang)}: {c.decision_number or ''} ({c.decision_date or ''})")
         html.append(f"<tr><td>{e(c.code)}</td><td>{e(c.name)}</td>"
-                    + "".join(f"<td>{badge(c.tiers[x.id], lang) if x.id in c.tiers else ''}</td>" for x in tiers)
+                    + "".join(f"<td>{badge(c.tiers[x], lang) if x in c.tiers else ''}</td>" for x in tiers)
                     + f"<td>{e(names.get(c.highest_tier, c.highest_tier) if c.highest_tier else '—')}</td><td>{e(src)}</td>"
                     f"<td>{('<b>' + e(t('holding_back', lang)) + '</b>') if c.holding_back else ''}</td></tr>")
     html.append("</table></div>")

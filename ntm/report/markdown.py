@@ -62,7 +62,9 @@ def render(o: Outcome, lang: str = "vi") -> str:
                            f"{observed_text(c.observed, c.unit, lang, c.threshold, c.op)} / "
                            f"{requirement(c.op, c.threshold, c.unit, lang)} ({_esc(citation_text(ind.citation, lang))})")
     if o.communes is not None:
-        names = {t.id: L(t.label) for t in o.tiers}
+        from ntm.report.tierlabels import commune_tiers
+
+        names = commune_tiers(o, lang)[1]
         out += ["", f"| # | {w('commune', lang)} | {w('highest', lang)} | {w('source', lang)} | |", "|---|---|---|---|---|"]
         for c in o.communes:
             src = c.dossier if c.source == "dossier" else f"{c.decision_number} ({c.decision_date})"

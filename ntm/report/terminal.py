@@ -134,13 +134,16 @@ def render(o: Outcome, console: Console, lang: str = "vi") -> None:
         if met_any and r.status != "met":
             console.print(w("recognition_also", lang))
     if o.communes is not None:
+        from ntm.report.tierlabels import commune_tiers
+
+        cnames = commune_tiers(o, lang)[1]
         console.print()
         ct = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
         for col in ("#", w("commune", lang), w("highest", lang), w("source", lang), ""):
             ct.add_column(col)
         for c in o.communes:
             src = (c.dossier or "") if c.source == "dossier" else f"{c.decision_number} ({c.decision_date})"
-            ct.add_row(c.code, c.name, _tier_name(o, c.highest_tier, L) if c.highest_tier else "—", src,
+            ct.add_row(c.code, c.name, cnames.get(c.highest_tier, c.highest_tier) if c.highest_tier else "—", src,
                        Text(w("holding_back", lang), style="red") if c.holding_back else "")
         console.print(ct)
     for tier in o.tiers:

@@ -32,6 +32,13 @@ WORDS = {
     "absent": ("không có", "absent"),
     "detail": ("Chi tiết (thực tế, chênh lệch)", "Detail (observed, gap)"),
     "dropped": ("Bỏ qua chỉ số không có trong bộ tiêu chí", "Facts dropped (unknown to the ruleset)"),
+    "whatif": ("giả định", "what-if"),
+    "compare": ("so sánh", "compare"),
+    "varies": {"ruleset": ("bộ tiêu chí", "ruleset"), "overlay": ("quy định của tỉnh", "overlay"),
+               "as_of": ("ngày áp dụng", "as-of date")},
+    "in_force": ("đang áp dụng", "in force"),
+    "no_overlay": ("không có", "none"),
+    "as_of": ("tại ngày", "as of"),
 }
 MARK = {"met": "✅", "not_met": "❌", "indeterminate": "❔", "pass": "✅", "fail": "❌", "missing": "⏳",
         "not_applicable": "➖", None: "∅"}
@@ -40,6 +47,41 @@ MARK = {"met": "✅", "not_met": "❌", "indeterminate": "❔", "pass": "✅", "
 def t(key: str, lang: str) -> str:
     vi, en = WORDS[key]
     return en if lang == "en" else vi
+
+
+def _side(side, lang: str) -> str:
+    """A compare side in the view's language (the JSON keeps its own English description)."""
+    parts = [f"{w('ruleset', lang).lower()} {side.ruleset or '(' + t('in_force', lang) + ')'}",
+             f"{w('overlay', lang).lower()} {side.overlay or t('no_overlay', lang)}"]
+    if side.as_of:
+        parts.append(f"{t('as_of', lang)} {side.as_of.isoformat()}")
+    return ", ".join(parts)
+
+
+def _compare_summary(r, names, lang: str) -> str:
+    from ntm.engine.compare import _LEVEL_WORD
+
+    parts = []
+    for c in r.counts:
+        lw = _LEVEL_WORD.get(c.level, ("đơn vị", "unit(s)"))[lang == "en"]
+        tn = names(c.level, c.tier)
+        if c.lost:
+            parts.append(f"{c.lost} {lw} mất mức {tn}" if lang == "vi" else f"{c.lost} {lw} lose {tn}")
+        if c.gained:
+            parts.append(f"{c.gained} {lw} đạt thêm mức {tn}" if lang == "vi" else f"{c.gained} {lw} gain {tn}")
+        for n, side in ((c.only_a, "A"), (c.only_b, "B")):
+            if n:
+                parts.append(f"{n} {lw}: mức {tn} chỉ có theo phía {side}" if lang == "vi"
+                             else f"{n} {lw}: tier {tn} exists only under side {side}")
+        if c.other_changes:
+            parts.append(f"{c.other_changes} {lw} đổi trạng thái khác ở mức {tn}" if lang == "vi"
+                         else f"{c.other_changes} {lw} change status otherwise on {tn}")
+    if not parts:
+        return _L(r.summary, lang)
+    if r.units_with_errors:
+        parts.append(f"{r.units_with_errors} hồ sơ không đánh giá được ở một phía" if lang == "vi"
+                     else f"{r.units_with_errors} dossier(s) could not be evaluated on one side")
+    return "; ".join(parts)
 
 
 @dataclass
@@ -78,7 +120,9 @@ def _gap(g, lang: str) -> str:
 
 def whatif_blocks(r: WhatIfResult, lang: str = "vi") -> list[Block]:
     u = r.unit
-    blocks = [Block("h1", f"{u.name} ({u.code}) — what-if")]
+    lines = r.baseline.tiers + ([r.baseline.recognition] if r.baseline.recognition else [])
+    names = {x.tier: _L(x.label, lang) for x in lines}
+    blocks = [Block("h1", f"{u.name} ({u.code}) — {t('whatif', lang)}")]
     head = f"{w('ruleset', lang)}: {r.ruleset.id} ({w('version_in_force', lang)} {r.ruleset.version_in_force})"
     if r.overlay:
         head += f"; {w('overlay', lang)}: {r.overlay.id}" + (f" ({w('illustrative', lang)})" if r.overlay.illustrative else "")
@@ -105,26 +149,27 @@ def whatif_blocks(r: WhatIfResult, lang: str = "vi") -> list[Block]:
         blocks.append(Block("h2", t("criteria_flipped", lang)))
         rows = []
         for (tier, num), row in flipped.items():
-            cells = [f"{tier} · {num}. {_L(row['name'], lang)}", _st(row["before"], lang)]
+            cells = [f"{names.get(tier, tier)} · {num}. {_L(row['name'], lang)}", _st(row["before"], lang)]
             cells += [_st(row.get(s.id, row["before"]), lang) + (" ←" if s.id in row else "") for s in r.scenarios]
             rows.append(tuple(cells))
         blocks.append(Block("table", headers=(w("criterion", lang), t("baseline", lang)) + tuple(s.id for s in r.scenarios),
                             rows=tuple(rows)))
     for s in r.scenarios:
-        blocks += _scenario_blocks(s, lang)
+        blocks += _scenario_blocks(s, lang, names)
     return blocks
 
 
-def _scenario_blocks(s: ScenarioOut, lang: str) -> list[Block]:
+def _scenario_blocks(s: ScenarioOut, lang: str, names: dict | None = None) -> list[Block]:
+    names = names or {}
     blocks = [Block("h2", f"{t('scenario', lang)} {s.id}: {_L(s.label, lang)}")]
     rows = tuple((f"{c.fact} — {_L(c.label, lang)}" + (f" {t('derived', lang)}" if c.derived else ""),
                   _val(c.before, _u(c, lang), lang), _val(c.after, _u(c, lang), lang)) for c in s.changes)
     if rows:
         blocks.append(Block("table", headers=(t("fact", lang), t("before", lang), t("after", lang)), rows=rows))
     if s.tiers_gained:
-        blocks.append(Block("p", f"{t('gained', lang)}: {', '.join(s.tiers_gained)}"))
+        blocks.append(Block("p", f"{t('gained', lang)}: {', '.join(names.get(x, x) for x in s.tiers_gained)}"))
     if s.tiers_lost:
-        blocks.append(Block("p", f"{t('lost', lang)}: {', '.join(s.tiers_lost)}"))
+        blocks.append(Block("p", f"{t('lost', lang)}: {', '.join(names.get(x, x) for x in s.tiers_lost)}"))
     if not (s.tiers_changed or s.criteria_flipped or s.indicators_changed):
         blocks.append(Block("p", t("no_change", lang)))
         return blocks
@@ -133,7 +178,7 @@ def _scenario_blocks(s: ScenarioOut, lang: str) -> list[Block]:
         detail = "; ".join(
             f"{c.fact}: {_val(c.observed_before, _u(c, lang), lang)} → {_val(c.observed_after, _u(c, lang), lang)}"
             f" ({t('gap', lang)} {_gap(c.gap_before, lang)} → {_gap(c.gap_after, lang)})" for c in i.conditions)
-        rows.append((i.tier, f"{i.code} {_L(i.label, lang)}", f"{_st(i.before, lang)} → {_st(i.after, lang)}", detail))
+        rows.append((names.get(i.tier, i.tier), f"{i.code} {_L(i.label, lang)}", f"{_st(i.before, lang)} → {_st(i.after, lang)}", detail))
     if rows:
         blocks.append(Block("table", headers=(w("tier", lang), w("indicator", lang), w("result", lang), t("detail", lang)),
                             rows=tuple(rows)))
@@ -141,20 +186,29 @@ def _scenario_blocks(s: ScenarioOut, lang: str) -> list[Block]:
 
 
 def compare_blocks(r: CompareResult, lang: str = "vi") -> list[Block]:
-    blocks = [Block("h1", f"compare ({r.varies}): A = {r.a.description}; B = {r.b.description}"),
-              Block("p", f"{t('summary', lang)}: {_L(r.summary, lang)}")]
+    from ntm.report.tierlabels import name, tier_labels
+
+    labels = tier_labels(sorted({s.ruleset for u in r.units for s in (u.a, u.b) if s is not None}))
+
+    def tn(level, tid):
+        return name(labels, level, tid, lang)
+
+    varies = WORDS["varies"][r.varies][lang == "en"]
+    blocks = [Block("h1", f"{t('compare', lang)} ({varies}): A = {_side(r.a, lang)}; B = {_side(r.b, lang)}"),
+              Block("p", f"{t('summary', lang)}: {_compare_summary(r, tn, lang)}")]
     rows = []
     for u in r.units:
-        name = f"{u.name} ({u.code})" if u.code else "—"
+        unit_name = f"{u.name} ({u.code})" if u.code else "—"
         if u.error_a or u.error_b:
             side = "A" if u.error_a else "B"
             errs = u.error_a or u.error_b
             more = f" (+{len(errs) - 1})" if len(errs) > 1 else ""
-            rows.append((u.path, name, f"{t('error', lang)} ({side}): {errs[0]}{more}"))
+            rows.append((u.path, unit_name, f"{t('error', lang)} ({side}): {errs[0]}{more}"))
         elif not u.changed:
-            rows.append((u.path, name, "="))
+            rows.append((u.path, unit_name, "="))
         else:
-            rows.append((u.path, name, "; ".join(f"{d.tier}: {_st(d.a, lang)} → {_st(d.b, lang)}" for d in u.tiers)))
+            rows.append((u.path, unit_name, "; ".join(f"{tn(u.level, d.tier)}: {_st(d.a, lang)} → {_st(d.b, lang)}"
+                                                  for d in u.tiers)))
     blocks.append(Block("table", headers=(t("unit_col", lang), w("unit", lang), t("changed_tiers", lang)),
                         rows=tuple(rows)))
     for u in r.units:
@@ -164,9 +218,9 @@ def compare_blocks(r: CompareResult, lang: str = "vi") -> list[Block]:
         rows = []
         for d in u.tiers:
             if not d.why:
-                rows.append((d.tier, "—", _st(d.a, lang), _st(d.b, lang), "", ""))
+                rows.append((tn(u.level, d.tier), "—", _st(d.a, lang), _st(d.b, lang), "", ""))
             for x in d.why:
-                rows.append((d.tier, f"{x.code} {_L(x.label, lang)}", _st(x.a, lang), _st(x.b, lang),
+                rows.append((tn(u.level, d.tier), f"{x.code} {_L(x.label, lang)}", _st(x.a, lang), _st(x.b, lang),
                              ", ".join(x.rule_a) or "∅", ", ".join(x.rule_b) or "∅"))
         blocks.append(Block("table", headers=(w("tier", lang), w("indicator", lang), "A", "B", "A: " + w("threshold", lang),
                                               "B: " + w("threshold", lang)), rows=tuple(rows)))
