@@ -221,7 +221,7 @@ def _xlsx_rows(path: str, sheet: str | None) -> Iterator:
     import openpyxl
 
     broken = (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, OSError, ValueError, TypeError, EOFError,
-              ParseError, IndexError, AttributeError, zlib.error)
+              ParseError, SyntaxError, IndexError, AttributeError, zlib.error)  # lxml: XMLSyntaxError
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except broken as e:

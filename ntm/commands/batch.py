@@ -96,6 +96,19 @@ def batch(
         _write_bytes(to_xlsx(doc, lang.value), output, force)
     else:
         write_rendered(lambda c: render_table(doc, c, lang.value), output, force)
+    if overlay is None and doc.get("rulesets"):
+        from ntm.criteria.loader import load_ruleset
+        from ntm.project import no_overlay_note, province_set_in_ruleset
+
+        items: list[str] = []
+        for rs in doc["rulesets"]:
+            try:
+                model = load_ruleset(ruleset or rs["id"]).ruleset
+            except NtmInputError:
+                continue
+            items += [c for c in province_set_in_ruleset(model) if c not in items]
+        if items:
+            err.print(no_overlay_note(items, lang.value), markup=False)
     if doc["errors"]:
         n = len(doc["errors"])
         err.print(f"{n} dòng chưa đánh giá được (có trong kết quả)" if lang.value == "vi"

@@ -45,12 +45,6 @@ def evaluate(
     tier = resolve_tier(tier, inputs.ruleset.ruleset, level, "--tier")
     require = resolve_tier(require, inputs.ruleset.ruleset, level, "--require")
     outcome = run(inputs, trace=trace or bool(record), tier=tier, as_of=when)
-    if overlay is None:
-        from ntm.project import no_overlay_note, province_set_without_overlay
-
-        items = province_set_without_overlay(outcome)
-        if items:
-            _note(no_overlay_note(items, lang.value))
     if record:
         from ntm.audit import record as rec_mod
 
@@ -78,6 +72,12 @@ def evaluate(
         from ntm.report.terminal import render
 
         write_rendered(lambda c: render(outcome, c, lang.value), output, force)
+    if overlay is None:  # said after the output is written, on standard error
+        from ntm.project import no_overlay_note, province_set_without_overlay
+
+        items = province_set_without_overlay(outcome)
+        if items:
+            _note(no_overlay_note(items, lang.value))
     if require is not None and outcome.tier(require).status != "met":
         raise typer.Exit(1)
 
