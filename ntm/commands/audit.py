@@ -14,10 +14,10 @@ app.add_typer(register_app, name="register")
 app.add_typer(keys_app, name="keys")
 
 _L = {
-    "REPRODUCED": {"vi": "REPRODUCED — tái lập đúng quyết định đã ghi", "en": "REPRODUCED — the engine reaches the recorded decision"},
-    "DIFFERENT": {"vi": "DIFFERENT — kết quả đánh giá lại khác quyết định đã ghi",
+    "REPRODUCED": {"vi": "TÁI LẬP ĐÚNG — tái lập đúng quyết định đã ghi", "en": "REPRODUCED — the engine reaches the recorded decision"},
+    "DIFFERENT": {"vi": "KHÁC — kết quả đánh giá lại khác quyết định đã ghi",
                   "en": "DIFFERENT — re-evaluation differs from the recorded decision"},
-    "TAMPERED": {"vi": "TAMPERED — hồ sơ quyết định đã bị sửa", "en": "TAMPERED — the record was edited"},
+    "TAMPERED": {"vi": "BỊ SỬA — hồ sơ quyết định đã bị sửa", "en": "TAMPERED — the record was edited"},
     "decision": {"vi": "Quyết định", "en": "Decision"},
     "unit": {"vi": "Đơn vị", "en": "Unit"},
     "rules": {"vi": "Bộ tiêu chí", "en": "Rules"},
@@ -37,7 +37,36 @@ _L = {
     "tiers_lost": {"vi": "Mức không còn đạt", "en": "Tiers lost"},
     "criteria_lost": {"vi": "Tiêu chí không còn duy trì", "en": "Criteria no longer maintained"},
     "none": {"vi": "(không có)", "en": "(none)"},
+    "seq": {"vi": "Số thứ tự", "en": "seq"}, "decision_id": {"vi": "Mã quyết định", "en": "decision_id"},
+    "unit_code": {"vi": "Mã đơn vị", "en": "unit_code"}, "unit_name": {"vi": "Tên đơn vị", "en": "unit_name"},
+    "level": {"vi": "Cấp", "en": "level"}, "year": {"vi": "Năm", "en": "year"},
+    "ruleset": {"vi": "Bộ tiêu chí", "en": "ruleset"}, "highest_tier": {"vi": "Mức cao nhất", "en": "highest_tier"},
+    "record_sha256": {"vi": "Mã băm hồ sơ", "en": "record_sha256"},
+    "prev_hash": {"vi": "Mã băm mục trước", "en": "prev_hash"}, "entry_hash": {"vi": "Mã băm mục", "en": "entry_hash"},
+    "tiers_met": {"vi": "Mức đã đạt", "en": "tiers_met"}, "recognition": {"vi": "Điều kiện công nhận", "en": "recognition"},
+    "unmet": {"vi": "chưa đạt", "en": "unmet"}, "signature": {"vi": "Chữ ký", "en": "signature"},
+    "key": {"vi": "khóa", "en": "key"},
 }
+
+
+def _level(level, lang: Lang) -> str:
+    from ntm.report.words import LEVELS, pick
+
+    return pick(LEVELS.get(level, (level, level)), lang.value) if level else ""
+
+
+def _names(ruleset_ref: str | None):
+    """tier id -> name from the ruleset a record names ("vn-2021-2025@2024.2" or an id)."""
+    from ntm.report.tierlabels import name, tier_labels
+
+    labels = tier_labels([(ruleset_ref or "").split("@")[0]])
+    return lambda level, tid, lang: name(labels, level, tid, lang.value) if tid else ""
+
+
+def _status(status, lang: Lang) -> str:
+    from ntm.report.words import WORDS, pick
+
+    return pick(WORDS[status], lang.value) if status in WORDS else str(status)
 
 
 def _t(key: str, lang: Lang) -> str:
@@ -89,13 +118,15 @@ def verify(
         u = rec.get("unit") or {}
         typer.echo(_t(v.status, lang))
         typer.echo(f"{_t('decision', lang)}: {rec.get('decision_id')}")
-        typer.echo(f"{_t('unit', lang)}: {u.get('level')} {u.get('code')} {u.get('name')}")
+        typer.echo(f"{_t('unit', lang)}: {_level(u.get('level'), lang)} {u.get('code')} {u.get('name')}")
         rs = rec["inputs"].get("ruleset") or {}
         typer.echo(f"{_t('rules', lang)}: {rs.get('id')} {rs.get('version_in_force') or rs.get('version')}")
+        from ntm.report.words import audit_note
+
         for p in v.problems:
-            typer.echo(f"  ✗ {p}")
+            typer.echo(f"  ✗ {audit_note(p, lang.value)}")
         for n in v.notes:
-            typer.echo(f"  {_t('note', lang)}: {n}")
+            typer.echo(f"  {_t('note', lang)}: {audit_note(n, lang.value)}")
         if v.diffs:
             typer.echo(f"{_t('diffs', lang)}:")
             for d in v.rendered(lang.value):
@@ -145,8 +176,9 @@ def register_list(
     if not rows:
         typer.echo(_t("empty", lang))
     for r in rows:
-        typer.echo(f"{r['seq']:>5}  {r['decision_id'][:16]}  {r['level']:<8} {r['unit_code']:<8} {r['year']}  "
-                   f"{r['ruleset']:<22} {r['highest_tier'] or '-':<9} {r['unit_name']}")
+        tier = _names(r["ruleset"])(r["level"], r["highest_tier"], lang) or "-"
+        typer.echo(f"{r['seq']:>5}  {r['decision_id'][:16]}  {_level(r['level'], lang):<8} {r['unit_code']:<8} "
+                   f"{r['year']}  {r['ruleset']:<22} {tier:<9} {r['unit_name']}")
 
 
 @register_app.command("show")
@@ -165,17 +197,25 @@ def register_show(
         return
     rec = json.loads(e["record"])
     summary = rec["outcome"]["summary"]
+    names = {t["id"]: (t.get("label") or {}).get(lang.value, t["id"]) for t in rec["outcome"]["tiers"]}
     for k in ("seq", "decision_id", "unit_code", "unit_name", "level", "year", "ruleset", "highest_tier",
               "record_sha256", "prev_hash", "entry_hash"):
-        typer.echo(f"{k}: {e[k]}")
-    typer.echo(f"tiers_met: {', '.join(summary['tiers_met']) or _t('none', lang)}")
-    typer.echo(f"recognition: {summary.get('recognition')}")
+        v = e[k]
+        if k == "level":
+            v = _level(v, lang)
+        elif k == "highest_tier":
+            v = names.get(v, v) if v else _t("none", lang)
+        typer.echo(f"{_t(k, lang)}: {v}")
+    typer.echo(f"{_t('tiers_met', lang)}: {', '.join(names.get(x, x) for x in summary['tiers_met']) or _t('none', lang)}")
+    rec_status = summary.get("recognition")
+    typer.echo(f"{_t('recognition', lang)}: {_status(rec_status, lang) if rec_status else _t('none', lang)}")
     for t in rec["outcome"]["tiers"]:
-        typer.echo(f"  {t['id']}: {t['status']} ({t['criteria_met']}/{t['criteria_total']})"
-                   + (f" unmet: {', '.join(t['unmet_criteria'])}" if t["unmet_criteria"] else ""))
+        typer.echo(f"  {names.get(t['id'], t['id'])}: {_status(t['status'], lang)} "
+                   f"({t['criteria_met']}/{t['criteria_total']})"
+                   + (f" {_t('unmet', lang)}: {', '.join(t['unmet_criteria'])}" if t["unmet_criteria"] else ""))
     sig = rec.get("signature")
     if sig:
-        typer.echo(f"signature: {sig.get('signer') or ''} key {sig.get('key_id')}")
+        typer.echo(f"{_t('signature', lang)}: {sig.get('signer') or ''} {_t('key', lang)} {sig.get('key_id')}")
 
 
 @register_app.command("verify")
@@ -232,15 +272,21 @@ def recheck(
                                "criteria_lost": [vars(x) for x in r.losses]},
                               ensure_ascii=False, indent=2, sort_keys=True))
     else:
+        from ntm.report.words import audit_note
+
+        o = r.outcome
+        names = {t.id: (t.label.en if lang.value == "en" else t.label.vi) for t in o.tiers} if o is not None else {}
+        tn = (lambda tid: names.get(tid, tid) if tid else _t("none", lang))
         typer.echo(_t("maintained" if r.maintained else "lost", lang))
         typer.echo(f"{_t('unit', lang)}: {r.unit}")
-        typer.echo(f"{_t('recognised', lang)}: {r.recognised or _t('none', lang)} → {r.status_now or '-'}")
-        typer.echo(f"{_t('tiers_lost', lang)}: {', '.join(r.tiers_lost) or _t('none', lang)}")
+        now = _status(r.status_now, lang) if r.status_now else "-"
+        typer.echo(f"{_t('recognised', lang)}: {tn(r.recognised)} → {now}")
+        typer.echo(f"{_t('tiers_lost', lang)}: {', '.join(tn(x) for x in r.tiers_lost) or _t('none', lang)}")
         typer.echo(f"{_t('criteria_lost', lang)}:" + ("" if r.losses else f" {_t('none', lang)}"))
         for x in r.losses:
-            typer.echo(f"  - [{x.tier}] {x.criterion} {x.name[lang.value]}: {x.status}")
+            typer.echo(f"  - [{tn(x.tier)}] {x.criterion} {x.name[lang.value]}: {_status(x.status, lang)}")
             for line in x.indicators:
                 typer.echo(f"      {line}")
         for n in r.notes:
-            typer.echo(f"  {_t('note', lang)}: {n}")
+            typer.echo(f"  {_t('note', lang)}: {audit_note(n, lang.value)}")
     raise typer.Exit(0 if r.maintained else 1)

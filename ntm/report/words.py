@@ -409,3 +409,37 @@ def row_error_text(reason: str | None, lang: str) -> str:
     for pattern, vi in _ROW_PHRASES:
         reason = pattern.sub(vi, reason)
     return reason
+
+
+# Notes and problems of `verify`, `recheck` and the register are recorded in English (they are also in the JSON);
+# the Vietnamese text output translates the known ones, whole note by whole note.
+_AUDIT_NOTES = [
+    (r"^recorded with (\S+) (\S+), now (\S+)$", r"ghi bằng \1 \2, nay là \3"),
+    (r"^the given ruleset file differs from the recorded one: recorded sha256 (\S+), given (\S+)$",
+     r"tệp bộ tiêu chí đã cho khác tệp đã ghi: sha256 đã ghi \1, tệp đã cho \2"),
+    (r"^shipped ruleset (\S+) changed: recorded sha256 (\S+), now (\S+) \((.+)\); give the recorded file with "
+     r"--ruleset PATH to verify against it$",
+     r"bộ tiêu chí \1 kèm theo đã thay đổi: sha256 đã ghi \2, nay \3 (\4); dùng --ruleset TỆP với tệp đã ghi để "
+     r"kiểm tra theo đúng tệp đó"),
+    (r"^ruleset (\S+) version: recorded (\S+), now (\S+)$", r"phiên bản bộ tiêu chí \1: đã ghi \2, nay \3"),
+    (r"^signed by (.*)\(key (\S+)\)$", r"đã ký bởi \1(khóa \2)"),
+    (r"^signed by (.*)\(key (\S+)\), but not by the trusted key \(key (\S+)\)$",
+     r"đã ký bởi \1(khóa \2), nhưng không phải khóa tin cậy (khóa \3)"),
+    (r"^the record is not signed, but a trusted key was given$", "hồ sơ chưa được ký, nhưng đã cho khóa tin cậy"),
+    (r"^signature is not valid \(the record or its signature block was changed after signing\)$",
+     "chữ ký không hợp lệ (hồ sơ hoặc phần chữ ký đã bị sửa sau khi ký)"),
+    (r"^using the record's overlay (\S+) \(give --overlay to use another\)$",
+     r"dùng quy định của tỉnh đã ghi trong hồ sơ \1 (dùng --overlay để chọn quy định khác)"),
+    (r"^judged under (\S+) (\S+) \(the record: (\S+) (\S+)\)$", r"đánh giá theo \1 \2 (hồ sơ đã ghi: \3 \4)"),
+    (r"^tier (\S+) is not in the new rules$", r"mức \1 không có trong quy định mới"),
+    (r"^the record's inputs are damaged \((.*)\)$", r"dữ liệu vào của hồ sơ bị hỏng (\1)"),
+]
+
+
+def audit_note(text: str, lang: str) -> str:
+    if lang == "en" or not text:
+        return text
+    for pattern, vi in _AUDIT_NOTES:
+        if re.match(pattern, text):
+            return re.sub(pattern, vi, text)
+    return text
