@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import typer
 
-from ntm.cli import Fmt, Lang, app, parse_date, write_output
+from ntm.cli import Fmt, Lang, app, console, parse_date, write_output
 from ntm.errors import NtmInputError
 
 
@@ -101,5 +101,18 @@ def plan(
         doc = unit_document(ref, p, cm)
     if fmt is Fmt.json:
         write_output(json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n", output, force)
-    else:
+    elif fmt is Fmt.markdown or output is not None:
         write_output(render(doc, lang.value, md=fmt is Fmt.markdown), output, force)
+    else:  # the terminal: lines wrap under their own indent at its width
+        write_output(_wrap(render(doc, lang.value), console().width), None, force)
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    out = []
+    for line in text.splitlines():
+        indent = len(line) - len(line.lstrip(" "))
+        out += textwrap.wrap(line, width=max(20, width), subsequent_indent=" " * (indent + 2),
+                             break_on_hyphens=False, drop_whitespace=True) or [""]
+    return "\n".join(out) + "\n"

@@ -11,7 +11,22 @@ from rich.text import Text
 from ntm.criteria.loader import LoadedRuleset
 from ntm.criteria.model import Threshold
 from ntm.criteria.resolve import pick
-from ntm.report.i18n import OPS
+from ntm.report.words import LEVELS, OPS, citation_text, pick as word
+
+RS_WORDS = {
+    "in_force": ("áp dụng", "in force"), "documents": ("văn bản", "documents"), "facts": ("dữ liệu", "facts"),
+    "regions": ("vùng", "regions"), "verified": ("đã đối chiếu", "verified"), "provisional": ("tạm tính", "provisional"),
+    "missing": ("chưa có / tỉnh quy định", "missing/province"), "requires": ("cần đạt trước", "requires"),
+    "code": ("mã", "code"), "indicator": ("chỉ tiêu", "indicator"), "fact": ("dữ liệu", "fact"),
+    "op": ("phép so", "op"), "threshold": ("ngưỡng", "threshold"), "if": ("nếu", "if"),
+    "at_least": ("ít nhất", "at least"), "met": ("đạt", "met"), "province": ("tỉnh quy định", "set by the province"),
+    "unknown": ("chưa rõ", "unknown"),
+}
+
+
+def _w(key: str, lang: str) -> str:
+    return word(RS_WORDS[key], lang)
+
 
 STYLE = {"verified": "green", "provisional": "yellow", "missing": "red"}
 
@@ -22,23 +37,27 @@ def render_json(lr: LoadedRuleset) -> str:
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
 
-def _cell(th: Threshold) -> tuple[str, str]:
+def _cell(th: Threshold, lang: str = "vi") -> tuple[str, str]:
+    from ntm.report.words import fmt_num
+
     if th.ref is not None:
-        return f"{th.ref.factor} × {th.ref.tier} {th.ref.indicator}", "provisional"
+        return f"{fmt_num(th.ref.factor, lang)} × {th.ref.tier} {th.ref.indicator}", "provisional"
     if th.value is None:
-        return ("tỉnh quy định" if th.set_by == "province" else "chưa rõ"), "missing"
+        return (_w("province", lang) if th.set_by == "province" else _w("unknown", lang)), "missing"
     v = th.value
-    return ("Đạt" if v is True else str(v)), th.status or "missing"
+    return (_w("met", lang).capitalize() if v is True else fmt_num(v, lang)), th.status or "missing"
 
 
-def describe(th: Threshold, regions: list[str], region: str | None, year: int | None) -> Text:
+def describe(th: Threshold, regions: list[str], region: str | None, year: int | None, lang: str = "vi") -> Text:
     """One threshold as text: a single value, or a value per region (per year for income)."""
     if region is not None:
         years = sorted(th.by_year) if th.by_year and year is None else [year or 0]
         out = Text()
         for y in years:
             cell, reason = pick(th, region, y)
-            label, status = (_cell(cell) if cell is not None else (reason or "—", "missing"))
+            from ntm.report.words import reason_text
+
+            label, status = (_cell(cell, lang) if cell is not None else (reason_text(reason, lang) or "—", "missing"))
             if len(years) > 1:
                 out.append(f"{y}: ")
             out.append(label, style=STYLE[status])
@@ -48,7 +67,7 @@ def describe(th: Threshold, regions: list[str], region: str | None, year: int | 
         out = Text()
         for y, sub in th.by_year.items():
             out.append(f"{y}: ")
-            out.append_text(describe(sub, regions, None, None))
+            out.append_text(describe(sub, regions, None, None, lang))
             out.append("\n")
         return out
     if th.by_region is not None:
@@ -58,12 +77,12 @@ def describe(th: Threshold, regions: list[str], region: str | None, year: int | 
             if sub is None:
                 out.append(f"{r} —  ", style="red")
                 continue
-            label, status = _cell(sub) if sub.by_region is None and sub.by_year is None else ("…", "provisional")
+            label, status = _cell(sub, lang) if sub.by_region is None and sub.by_year is None else ("…", "provisional")
             out.append(f"{r} ")
             out.append(label, style=STYLE[status])
             out.append("  ")
         return out
-    label, status = _cell(th)
+    label, status = _cell(th, lang)
     return Text(label, style=STYLE[status])
 
 
@@ -71,29 +90,34 @@ def render_table(lr: LoadedRuleset, console: Console, region: str | None, year: 
     rs = lr.ruleset
     L = (lambda t: t.en if lang == "en" else t.vi)
     console.print(Text(f"{rs.id} v{rs.version} — {L(rs.title)}", style="bold"))
-    console.print(f"in force {rs.effective.start} → {rs.effective.end or '…'}; sha256 {lr.sha256}")
-    console.print("documents: " + "; ".join(f"{d.number} ({d.date})" for d in rs.documents))
-    console.print(f"{len(rs.facts)} facts; regions: " + ", ".join(r.id for r in rs.regions))
-    console.print(Text("verified ", style=STYLE["verified"]) + Text("provisional ", style=STYLE["provisional"])
-                  + Text("missing/province", style=STYLE["missing"]))
+    console.print(f"{_w('in_force', lang)} {rs.effective.start} → {rs.effective.end or '…'}; sha256 {lr.sha256}")
+    console.print(f"{_w('documents', lang)}: " + "; ".join(f"{d.number} ({d.date})" for d in rs.documents))
+    console.print(f"{len(rs.facts)} {_w('facts', lang)}; {_w('regions', lang)}: " + ", ".join(r.id for r in rs.regions))
+    console.print(Text(_w("verified", lang) + " ", style=STYLE["verified"])
+                  + Text(_w("provisional", lang) + " ", style=STYLE["provisional"])
+                  + Text(_w("missing", lang), style=STYLE["missing"]))
     regions = [r.id for r in rs.regions]
     for ls in rs.levels:
         for tier in ls.tiers:
             console.print()
-            req = f" (requires {tier.requires})" if tier.requires else ""
-            console.print(Text(f"{ls.level} / {tier.id}: {L(tier.label)}{req} — {tier.citation.render()}", style="bold"))
+            names = {x.id: L(x.label) for x in ls.tiers}
+            req = f" ({_w('requires', lang)} {names.get(tier.requires, tier.requires)})" if tier.requires else ""
+            level = word(LEVELS.get(ls.level, (ls.level, ls.level)), lang)
+            console.print(Text(f"{level} / {tier.id}: {L(tier.label)}{req} — {citation_text(tier.citation, lang)}",
+                               style="bold"))
             t = Table(box=None, header_style="bold", pad_edge=False, show_lines=False)
-            for col in ("code", "indicator", "fact", "op", "threshold" + (f" ({region})" if region else "")):
-                t.add_column(col, overflow="fold")
+            for col in ("code", "indicator", "fact", "op"):
+                t.add_column(_w(col, lang), overflow="fold")
+            t.add_column(_w("threshold", lang) + (f" ({region})" if region else ""), overflow="fold")
             for cr in tier.criteria:
                 t.add_row(Text(cr.number, style="bold"), Text(L(cr.name), style="bold"), "", "", "")
                 for ind in cr.indicators:
                     for k, c in enumerate(ind.conditions):
                         name = L(ind.label) if k == 0 else "  ↳ " + (L(c.label) if c.label else "")
                         if ind.applies_if and k == 0:
-                            name += f" [if {ind.applies_if.fact}]"
+                            name += f" [{_w('if', lang)} {ind.applies_if.fact}]"
                         if ind.at_least and k == 0:
-                            name += f" [at least {ind.at_least}]"
-                        t.add_row(ind.code if k == 0 else "", name, c.fact, OPS[c.op] or "đạt",
-                                  describe(c.threshold, regions, region, year))
+                            name += f" [{_w('at_least', lang)} {ind.at_least}]"
+                        t.add_row(ind.code if k == 0 else "", name, c.fact, OPS[c.op] or _w("met", lang),
+                                  describe(c.threshold, regions, region, year, lang))
             console.print(t)
