@@ -191,7 +191,7 @@ def test_cli_record_verify_round_trip_and_byte_identical_across_seeds_and_locale
     rec = json.loads(outs[0])
     assert rec["signature"]["signer"] == signer
     p = ntm("verify", str(tmp_path / "r0.json"), "--trusted-key", str(key) + ".pub", check=0, cwd=tmp_path)
-    assert p.stdout.startswith("REPRODUCED") and rec["signature"]["key_id"] in p.stdout
+    assert p.stdout.startswith("TÁI LẬP ĐÚNG") and rec["signature"]["key_id"] in p.stdout  # Vietnamese by default
 
 
 def test_record_is_never_overwritten_without_force(tmp_path):
@@ -242,6 +242,8 @@ def test_flipped_outcome_is_caught_by_hash_then_by_re_evaluation(two_short, tmp_
     assert p.stdout.startswith("DIFFERENT") and "tier standard › status" in p.stdout
     path.write_text(record.to_text(edited), encoding="utf-8")
     r = cli("verify", str(path))
+    assert r.exit_code == 2 and r.output.startswith("BỊ SỬA") and "phần kết quả (outcome) đã bị sửa" in r.output
+    r = cli("verify", str(path), "--lang", "en")
     assert r.exit_code == 2 and r.output.startswith("TAMPERED") and "outcome was edited" in r.output
 
 

@@ -352,7 +352,7 @@ def test_xlsx_output_sheets_colours_and_stable_bytes(example):
     c10, c17, c1 = (row[head.index(f"Tiêu chí {n}")] for n in ("10", "17", "1"))
     assert c10.fill.start_color.rgb.endswith("FFC7CE") and c17.fill.start_color.rgb.endswith("FFC7CE")
     assert c1.fill.start_color.rgb.endswith("C6EFCE")
-    gaps = [r for r in wb["Khoảng cách"].iter_rows(min_row=2, values_only=True) if r[0] == "99103" and r[2] == "Đạt chuẩn"]
+    gaps = [r for r in wb["Khoảng cách"].iter_rows(min_row=2, values_only=True) if r[0] == "99103" and r[2] == "Xã đạt chuẩn nông thôn mới"]
     assert {g[4] for g in gaps} == {"10", "17.6"}
     assert [r[2] for r in wb["Lỗi"].iter_rows(min_row=2, values_only=True)] == ["99107"]
 

@@ -433,6 +433,20 @@ _AUDIT_NOTES = [
     (r"^judged under (\S+) (\S+) \(the record: (\S+) (\S+)\)$", r"đánh giá theo \1 \2 (hồ sơ đã ghi: \3 \4)"),
     (r"^tier (\S+) is not in the new rules$", r"mức \1 không có trong quy định mới"),
     (r"^the record's inputs are damaged \((.*)\)$", r"dữ liệu vào của hồ sơ bị hỏng (\1)"),
+    (r"^inputs\.dossier was edited \(it no longer matches inputs\.dossier_sha256\)$",
+     "hồ sơ đánh giá (inputs.dossier) đã bị sửa (không còn khớp inputs.dossier_sha256)"),
+    (r"^inputs\.communes\[(.*)\] was edited \(it no longer matches its sha256\)$",
+     r"hồ sơ xã inputs.communes[\1] đã bị sửa (không còn khớp sha256 của nó)"),
+    (r"^inputs\.overlay was edited \(its text no longer matches its sha256\)$",
+     "quy định của tỉnh (inputs.overlay) đã bị sửa (không còn khớp sha256)"),
+    (r"^decision_id does not match the inputs \(inputs or decision_id were edited\)$",
+     "decision_id không khớp dữ liệu vào (dữ liệu vào hoặc decision_id đã bị sửa)"),
+    (r"^outcome was edited \(it no longer matches outcome_sha256\)$",
+     "phần kết quả (outcome) đã bị sửa (không còn khớp outcome_sha256)"),
+    (r"^the record's content was edited \(record_sha256 does not match\)$",
+     "nội dung hồ sơ đã bị sửa (record_sha256 không khớp)"),
+    (r"^record_sha256 does not match the content$", "record_sha256 không khớp nội dung"),
+    (r"^the record is damaged \((.*)\)$", r"hồ sơ quyết định bị hỏng (\1)"),
 ]
 
 
