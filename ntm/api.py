@@ -82,13 +82,23 @@ def _plain(value: Any, where: str) -> Any:
     """A deep copy of plain data (dicts, lists, str, numbers, bools, dates, None): the caller's object is never
     changed, and nothing else (a set, an object) reaches the validators in disguise."""
     if isinstance(value, Mapping):
-        return {k: _plain(v, f"{where}.{k}") for k, v in value.items()}
+        return {k: _date_text(k, _plain(v, f"{where}.{k}")) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
     if value is None or isinstance(value, (str, bool, int, float, dt.date)):
         return value
     raise NtmInputError.single(f"got a {type(value).__name__}", field=where,
                                expected="plain data: mappings, lists, text, numbers, true/false, dates")
+
+
+def _date_text(key, value):
+    """Mappings often come from JSON, which has no dates: an ISO text under a `date` key is that date."""
+    if isinstance(key, str) and key.endswith("date") and isinstance(value, str) and len(value) == 10:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return value  # refused by the validator, with the field named
+    return value
 
 
 def _mapping_source(data: Mapping, name: str):

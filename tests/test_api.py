@@ -84,6 +84,16 @@ def test_the_callers_mapping_is_never_changed():
     assert data == before
 
 
+def test_a_mapping_from_json_may_give_dates_as_iso_text():
+    data = json.loads(json.dumps(_yaml("xa-dat-chuan.yaml"), default=str))
+    assert isinstance(data["assessment"]["date"], str)
+    assert api.evaluate_json(data) == api.evaluate_json(_yaml("xa-dat-chuan.yaml"))
+    data["assessment"]["date"] = "2024-02-30"
+    with pytest.raises(NtmInputError) as e:
+        api.evaluate(data)
+    assert e.value.problems[0].field == "assessment.date"
+
+
 def test_results_are_typed_and_validate():
     o = ntm.evaluate(EX / "xa-kieu-mau.yaml", overlay=OVERLAY)
     assert isinstance(o, Outcome)
