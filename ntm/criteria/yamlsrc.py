@@ -46,7 +46,7 @@ STDIN = "-"
 def read_text(path: str) -> str:
     """A file's text (UTF-8, bounded); "-" reads standard input (a dossier piped in)."""
     if path == STDIN:
-        return _decode(_read_stdin(), path)
+        return decode(_read_stdin(), path)
     try:
         size = os.path.getsize(path)
     except OSError as e:
@@ -55,7 +55,7 @@ def read_text(path: str) -> str:
         raise NtmInputError.single("is a folder, not a file", file=path)
     if size > MAX_BYTES:
         raise NtmInputError.single(f"file is too large ({size} bytes; the limit is {MAX_BYTES})", file=path)
-    return _decode(_read_bounded(path), path)
+    return decode(_read_bounded(path), path)
 
 
 def _read_stdin() -> bytes:
@@ -71,7 +71,10 @@ def _read_stdin() -> bytes:
     return raw
 
 
-def _decode(raw: bytes, path: str) -> str:
+def decode(raw: bytes, path: str) -> str:
+    """File bytes -> text, with the checks every reader applies (size, binary, UTF-8; a BOM is dropped)."""
+    if len(raw) > MAX_BYTES:
+        raise NtmInputError.single(f"file is too large ({len(raw)} bytes; the limit is {MAX_BYTES})", file=path)
     if b"\x00" in raw:
         raise NtmInputError.single("is a binary file, not YAML or JSON text", file=path)
     try:
