@@ -270,7 +270,7 @@ def test_officer_flow_template_to_batch_report(tmp_path):
     assert code == 0, msg
     page = out.read_text(encoding="utf-8")
     assert 'id="card-units"><b>6</b>' in page and 'id="card-errors"><b>0</b>' in page
-    assert re.search(r"<td>Đạt chuẩn NTM</td><td class=\"num\">3</td>", page)
+    assert re.search(r"<td>Xã đạt chuẩn nông thôn mới</td><td class=\"num\">3</td>", page)  # the ruleset label
 
 
 # ------------------------------------------------------------------------------------------------ Chromium

@@ -11,44 +11,7 @@ import json
 import zipfile
 
 from ntm.report.words import OPS, fmt_num, row_error_text, unit_text
-
-L = {
-    "vi": {"code": "Mã xã", "name": "Tên xã", "district": "Huyện", "region": "Vùng", "row": "Dòng",
-           "status": "Trạng thái", "highest": "Mức cao nhất", "met": "Đạt", "total": "Tổng", "pct": "%",
-           "not_met": "Chưa đạt", "ind": "Chưa xác định", "tier": "Mức", "units": "Số xã",
-           "evaluated": "Đã đánh giá", "errors": "Lỗi", "avg": "Số tiêu chí đạt bình quân", "band": "Số tiêu chí đạt",
-           "count": "Số xã", "criterion": "Tiêu chí", "indicator": "Chỉ tiêu", "fact": "Dữ liệu",
-           "observed": "Thực tế", "threshold": "Yêu cầu", "gap": "Khoảng cách", "reason": "Lý do",
-           "missing": "Còn thiếu", "file": "Tệp", "unmet": "Tiêu chí chưa đạt", "undecided": "Tiêu chí chưa xác định",
-           "failed": "Chỉ tiêu chưa đạt", "none": "chưa đạt mức nào", "ok": "đã đánh giá", "error": "lỗi",
-           "summary": "Tổng hợp kết quả", "most_c": "Tiêu chí nhiều xã chưa đạt nhất",
-           "priority": "Xã còn thiếu 1–2 tiêu chí (ưu tiên)", "districts": "Theo huyện",
-           "gained": "Lên mức", "lost": "Xuống mức", "delta": "Thay đổi so với lần trước",
-           "criteria_met": "Tiêu chí đạt (chuẩn)", "provisional": "Phụ thuộc ngưỡng tạm tính", "unit": "Đơn vị tính",
-           "yes": "có", "no": "không", "ruleset": "Bộ tiêu chí", "overlay": "Quy định của tỉnh",
-           "illustrative": "MINH HỌA, không phải quy định thật", "province": "Tỉnh", "made": "Ngày lập",
-           "input": "Dữ liệu vào", "prov_warn": "Kết luận phụ thuộc ngưỡng tạm tính (chưa đối chiếu văn bản gốc)",
-           "tiers": {"standard": "Đạt chuẩn", "advanced": "Nâng cao", "model": "Kiểu mẫu"},
-           "status_v": {"met": "đạt", "not_met": "chưa đạt", "indeterminate": "chưa xác định"}},
-    "en": {"code": "Code", "name": "Name", "district": "District", "region": "Region", "row": "Row",
-           "status": "Status", "highest": "Highest tier", "met": "Met", "total": "Total", "pct": "%",
-           "not_met": "Not met", "ind": "Undecided", "tier": "Tier", "units": "Units",
-           "evaluated": "Evaluated", "errors": "Errors", "avg": "Average criteria met", "band": "Criteria met",
-           "count": "Communes", "criterion": "Criterion", "indicator": "Indicator", "fact": "Fact",
-           "observed": "Observed", "threshold": "Required", "gap": "Gap", "reason": "Reason",
-           "missing": "Missing", "file": "File", "unmet": "Unmet criteria", "undecided": "Undecided criteria",
-           "failed": "Failed indicators", "none": "no tier", "ok": "evaluated", "error": "error",
-           "summary": "Batch summary", "most_c": "Most-failed criteria",
-           "priority": "Communes 1–2 criteria from a tier (priority)", "districts": "By district",
-           "gained": "Gained a tier", "lost": "Lost a tier", "delta": "Change since the previous batch",
-           "criteria_met": "Criteria met (standard)", "provisional": "Depends on provisional thresholds",
-           "unit": "Unit", "yes": "yes", "no": "no", "ruleset": "Ruleset", "overlay": "Provincial overlay",
-           "illustrative": "ILLUSTRATIVE, not a real provincial decision", "province": "Province", "made": "Date made",
-           "input": "Input", "prov_warn": "Decisions that depend on provisional thresholds (not checked against the "
-           "official text)",
-           "tiers": {"standard": "Standard", "advanced": "Advanced", "model": "Model"},
-           "status_v": {"met": "met", "not_met": "not met", "indeterminate": "undecided"}},
-}
+from ntm.report.words import BATCH_WORDS as L
 
 
 def _t(lang: str, tier: str | None, doc: dict | None = None) -> str:

@@ -25,7 +25,6 @@ Shape (keys the HTML/markdown batch report reads)::
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from decimal import ROUND_HALF_EVEN, Decimal
 

@@ -7,46 +7,12 @@ import json
 import typer
 
 from ntm.cli import Lang, app, parse_date
+from ntm.report.words import AUDIT_WORDS as _L
 
 register_app = typer.Typer(no_args_is_help=True, help="The decision register: an append-only, hash-chained log.")
 keys_app = typer.Typer(no_args_is_help=True, help="Council signing keys (ed25519).")
 app.add_typer(register_app, name="register")
 app.add_typer(keys_app, name="keys")
-
-_L = {
-    "REPRODUCED": {"vi": "TÁI LẬP ĐÚNG — tái lập đúng quyết định đã ghi", "en": "REPRODUCED — the engine reaches the recorded decision"},
-    "DIFFERENT": {"vi": "KHÁC — kết quả đánh giá lại khác quyết định đã ghi",
-                  "en": "DIFFERENT — re-evaluation differs from the recorded decision"},
-    "TAMPERED": {"vi": "BỊ SỬA — hồ sơ quyết định đã bị sửa", "en": "TAMPERED — the record was edited"},
-    "decision": {"vi": "Quyết định", "en": "Decision"},
-    "unit": {"vi": "Đơn vị", "en": "Unit"},
-    "rules": {"vi": "Bộ tiêu chí", "en": "Rules"},
-    "note": {"vi": "Lưu ý", "en": "Note"},
-    "diffs": {"vi": "Khác biệt", "en": "Differences"},
-    "ok": {"vi": "Sổ đăng ký nguyên vẹn", "en": "Register intact"},
-    "broken": {"vi": "Sổ đăng ký bị sửa đổi", "en": "Register was tampered with"},
-    "entries": {"vi": "mục", "en": "entries"},
-    "head": {"vi": "Mã băm đầu chuỗi (công bố để đối chiếu)", "en": "Head hash (publish it for later checks)"},
-    "added": {"vi": "Đã ghi vào sổ, số thứ tự", "en": "Registered as seq"},
-    "already": {"vi": "Đã có trong sổ, số thứ tự", "en": "Already registered as seq"},
-    "empty": {"vi": "Không có mục nào", "en": "No entries"},
-    "maintained": {"vi": "DUY TRÌ — vẫn đạt mức đã công nhận", "en": "MAINTAINED — still meets the recognised tier"},
-    "lost": {"vi": "KHÔNG DUY TRÌ — không còn đạt mức đã công nhận",
-             "en": "NOT MAINTAINED — no longer meets the recognised tier"},
-    "recognised": {"vi": "Mức đã công nhận", "en": "Recognised tier"},
-    "tiers_lost": {"vi": "Mức không còn đạt", "en": "Tiers lost"},
-    "criteria_lost": {"vi": "Tiêu chí không còn duy trì", "en": "Criteria no longer maintained"},
-    "none": {"vi": "(không có)", "en": "(none)"},
-    "seq": {"vi": "Số thứ tự", "en": "seq"}, "decision_id": {"vi": "Mã quyết định", "en": "decision_id"},
-    "unit_code": {"vi": "Mã đơn vị", "en": "unit_code"}, "unit_name": {"vi": "Tên đơn vị", "en": "unit_name"},
-    "level": {"vi": "Cấp", "en": "level"}, "year": {"vi": "Năm", "en": "year"},
-    "ruleset": {"vi": "Bộ tiêu chí", "en": "ruleset"}, "highest_tier": {"vi": "Mức cao nhất", "en": "highest_tier"},
-    "record_sha256": {"vi": "Mã băm hồ sơ", "en": "record_sha256"},
-    "prev_hash": {"vi": "Mã băm mục trước", "en": "prev_hash"}, "entry_hash": {"vi": "Mã băm mục", "en": "entry_hash"},
-    "tiers_met": {"vi": "Mức đã đạt", "en": "tiers_met"}, "recognition": {"vi": "Điều kiện công nhận", "en": "recognition"},
-    "unmet": {"vi": "chưa đạt", "en": "unmet"}, "signature": {"vi": "Chữ ký", "en": "signature"},
-    "key": {"vi": "khóa", "en": "key"},
-}
 
 
 def _level(level, lang: Lang) -> str:

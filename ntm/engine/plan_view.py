@@ -4,57 +4,7 @@ Renders the JSON document (`ntm-plan/1`) so that every format shows exactly what
 """
 
 from __future__ import annotations
-
-W = {
-    "plan": ("Kế hoạch đạt mức", "Plan to reach"),
-    "status": ("Trạng thái", "Status"),
-    "already_met": ("đã đạt", "already met"),
-    "reachable": ("đạt được", "reachable"),
-    "conditional": ("đạt được nếu đáp ứng các điều kiện", "reachable if the conditions are met"),
-    "unreachable": ("không đạt được với các thay đổi cho phép", "unreachable with the allowed changes"),
-    "blocked_by_missing_threshold": ("chưa chứng minh được: thiếu ngưỡng", "blocked: a threshold is missing"),
-    "needs_dossier": ("chưa có hồ sơ để lập kế hoạch", "no evidence to plan; needs a dossier"),
-    "fact": ("Chỉ tiêu (dữ liệu)", "Fact"),
-    "observed": ("Hiện tại", "Now"),
-    "target": ("Cần đạt", "Target"),
-    "cost": ("Chi phí", "Cost"),
-    "needed_by": ("Phục vụ", "For"),
-    "total": ("Tổng chi phí", "Total cost"),
-    "incomplete": ("chưa đủ: có thay đổi chưa có đơn giá", "incomplete: some changes have no price"),
-    "not_purchasable": ("điều kiện (không mua được)", "condition (not purchasable)"),
-    "unpriced": ("chưa có đơn giá", "no price"),
-    "impossible": ("không thể", "impossible"),
-    "provide": ("cần đo/cung cấp", "must be measured/provided"),
-    "choice": ("Lựa chọn rẻ nhất (ít nhất k trong n)", "Cheapest choice (at least k of n)"),
-    "blockers": ("Trở ngại", "Blockers"),
-    "verify": ("Kiểm tra lại bằng bộ máy luật", "Re-evaluated by the engine"),
-    "communes": ("Các xã (rẻ nhất trước)", "Communes (cheapest first)"),
-    "must_lift": ("Các xã phải nâng lên", "Communes that must be lifted"),
-    "needed": ("số xã cần đạt", "communes needed at the tier"),
-    "have": ("hiện có", "have"),
-    "district": ("Kế hoạch của huyện", "The district's own plan"),
-    "budget": ("Ngân sách", "Budget"),
-    "selected": ("Chọn", "Selected"),
-    "remaining": ("Còn lại", "Remaining"),
-    "next": ("Tiền còn lại mua tiếp cho xã", "The remainder buys next for commune"),
-    "not_buyable": ("Không mua được bằng tiền", "Money cannot lift"),
-    "targets": ("Mục tiêu của tỉnh", "Province targets"),
-    "want": ("mục tiêu", "want"),
-    "gap": ("còn thiếu", "gap"),
-    "min_criteria": ("Xã dưới số tiêu chí tối thiểu", "Communes below the minimum number of criteria"),
-    "illustrative_costs": ("đơn giá minh họa, không phải số liệu thật", "illustrative costs, not real figures"),
-    "tie_rule": ("Quy tắc chọn khi bằng nhau", "Tie rule"),
-    "yes": ("có", "yes"),
-    "tie_text": (("chi phí thấp nhất, rồi ít thay đổi nhất, rồi mã các điều kiện được chọn theo thứ tự từ điển (phương án "
-                 "cần thay đổi chỉ tiêu cố định, thiếu ngưỡng, điều kiện không mua được hoặc thay đổi chưa có đơn giá "
-                 "xếp sau mọi phương án không cần)"), None),
-    "not_evaluated": ("không đánh giá lại", "not re-evaluated"),
-    "unpriced_plan": ("có thay đổi chưa có đơn giá", "some changes have no price in the cost model"),
-    "algorithm": (("Thuật toán (chính xác): mỗi xã là một phần tử có trọng số = chi phí tối thiểu, giá trị 1; lấy các xã "
-                  "rẻ nhất trước là tối ưu (m xã rẻ nhất có tổng nhỏ nhất trong mọi nhóm m xã); O(n log n); bằng nhau "
-                  "thì theo mã xã. Tiền còn lại được chi (tham lam) cho các thay đổi rẻ nhất của xã kế tiếp."),
-                  None),
-}
+from ntm.report.words import PLAN_WORDS as W
 
 
 def _w(key: str, lang: str) -> str:

@@ -9,63 +9,7 @@ from __future__ import annotations
 from ntm.report import svg
 from ntm.report.html import badge, e, page, t
 from ntm.report.words import fmt_num, row_error_text
-
-TIER_NAMES = {
-    "standard": ("Đạt chuẩn NTM", "Standard NTM"), "advanced": ("NTM nâng cao", "Advanced NTM"),
-    "model": ("NTM kiểu mẫu", "Model NTM"), "recognition": ("Điều kiện công nhận", "Recognition conditions"),
-    "none": ("Chưa đạt mức nào", "No tier"),
-}
-B = {
-    "batch_title": ("Tổng hợp đánh giá nông thôn mới", "New Rural Development assessment summary"),
-    "input": ("Dữ liệu vào", "Input"),
-    "units": ("Số đơn vị", "Units"),
-    "evaluated": ("Đã đánh giá", "Evaluated"),
-    "errors": ("Lỗi", "Errors"),
-    "avg_met": ("Số tiêu chí đạt bình quân", "Average criteria met"),
-    "tiers": ("Kết quả theo mức", "Results by tier"),
-    "count": ("Số đơn vị", "Units"),
-    "pct": ("Tỷ lệ", "Share"),
-    "bands": ("Phân nhóm theo số tiêu chí đạt (mức đạt chuẩn)", "Bands of criteria met (standard tier)"),
-    "histogram": ("Số tiêu chí đạt của từng xã", "Criteria met per commune"),
-    "n_criteria": ("tiêu chí đạt", "criteria met"),
-    "by_district": ("Kết quả theo huyện", "Tiers by district"),
-    "district": ("Huyện", "District"),
-    "most_failed_criteria": ("Tiêu chí chưa đạt nhiều nhất", "Most failed criteria"),
-    "most_failed_indicators": ("Chỉ tiêu chưa đạt nhiều nhất", "Most failed indicators"),
-    "priority": ("Xã ưu tiên (gần đạt nhất)", "Priority communes (closest to the next tier)"),
-    "missing_criteria": ("Tiêu chí còn thiếu", "Missing criteria"),
-    "distance": ("Khoảng cách", "Distance"),
-    "per_unit": ("Kết quả từng đơn vị", "Per-unit results"),
-    "row": ("Dòng", "Row"),
-    "code": ("Mã", "Code"),
-    "name": ("Tên", "Name"),
-    "status": ("Trạng thái", "Status"),
-    "highest": ("Mức cao nhất", "Highest tier"),
-    "unmet": ("Tiêu chí chưa đạt", "Criteria not met"),
-    "provisional": ("Phụ thuộc ngưỡng tạm tính", "Depends on provisional thresholds"),
-    "error_list": ("Các dòng lỗi (không đánh giá được)", "Rows with errors (not evaluated)"),
-    "file": ("Tệp", "File"),
-    "reason": ("Lý do", "Reason"),
-    "trend": ("So sánh với lần trước", "Compared with the previous run"),
-    "previous": ("Lần trước", "Previous"),
-    "avg_delta": ("Thay đổi số tiêu chí đạt bình quân", "Change in average criteria met"),
-    "gained": ("Đạt thêm", "Gained"),
-    "lost": ("Không còn đạt", "Lost"),
-    "tiers_delta": ("Thay đổi số đơn vị đạt theo mức", "Change in units meeting each tier"),
-    "criterion": ("Tiêu chí", "Criterion"),
-    "indicator": ("Chỉ tiêu", "Indicator"),
-    "tier": ("Mức", "Tier"),
-    "yes": ("có", "yes"),
-    "ok": ("đã đánh giá", "evaluated"),
-    "error": ("lỗi", "error"),
-    "none": ("—", "—"),
-    "made": ("Ngày lập", "Date made"),
-    "provisional_units": ("{n} đơn vị có kết luận phụ thuộc ngưỡng tạm tính (chưa đối chiếu văn bản gốc):",
-                          "{n} units have a decision that depends on provisional thresholds (not checked against "
-                          "the official text):"),
-    "illustrative": ("Quy định của tỉnh là MINH HỌA, không phải quy định thật.",
-                     "The provincial overlay is ILLUSTRATIVE, not a real decision."),
-}
+from ntm.report.words import BATCH_REPORT_WORDS as B, BATCH_INPUT_WORDS as INPUT_WORDS, BATCH_TIER_NAMES as TIER_NAMES
 
 
 def bw(key: str, lang: str) -> str:
@@ -160,9 +104,6 @@ def highest_by_district(data: dict) -> list[tuple[str, dict[str, int]]]:
         out.setdefault(d, {})
         out[d][h] = out[d].get(h, 0) + 1
     return sorted(out.items())
-
-
-INPUT_WORDS = {"kind": ("loại", "kind"), "rows": ("số dòng", "rows")}
 
 
 def input_text(x, lang: str = "vi") -> str:

@@ -12,16 +12,7 @@ from ntm.criteria.loader import LoadedRuleset
 from ntm.criteria.model import Threshold
 from ntm.criteria.resolve import pick
 from ntm.report.words import LEVELS, OPS, citation_text, pick as word
-
-RS_WORDS = {
-    "in_force": ("áp dụng", "in force"), "documents": ("văn bản", "documents"), "facts": ("dữ liệu", "facts"),
-    "regions": ("vùng", "regions"), "verified": ("đã đối chiếu", "verified"), "provisional": ("tạm tính", "provisional"),
-    "missing": ("chưa có / tỉnh quy định", "missing/province"), "requires": ("cần đạt trước", "requires"),
-    "code": ("mã", "code"), "indicator": ("chỉ tiêu", "indicator"), "fact": ("dữ liệu", "fact"),
-    "op": ("phép so", "op"), "threshold": ("ngưỡng", "threshold"), "if": ("nếu", "if"),
-    "at_least": ("ít nhất", "at least"), "met": ("đạt", "met"), "province": ("tỉnh quy định", "set by the province"),
-    "unknown": ("chưa rõ", "unknown"),
-}
+from ntm.report.words import RULESET_WORDS as RS_WORDS
 
 
 def _w(key: str, lang: str) -> str:

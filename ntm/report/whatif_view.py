@@ -7,39 +7,8 @@ from dataclasses import dataclass
 from ntm.engine.compare import CompareResult
 from ntm.engine.whatif import ScenarioOut, WhatIfResult
 from ntm.report.i18n import fmt_num, w
+from ntm.report.words import WHATIF_WORDS as WORDS
 
-WORDS = {
-    "baseline": ("Hiện trạng", "Baseline"),
-    "scenario": ("Kịch bản", "Scenario"),
-    "changes": ("Thay đổi minh chứng", "Evidence changed"),
-    "fact": ("Chỉ số", "Fact"),
-    "before": ("Trước", "Before"),
-    "after": ("Sau", "After"),
-    "derived": ("(tính từ số liệu thành phần)", "(computed from its parts)"),
-    "gained": ("Đạt thêm mức", "Tiers gained"),
-    "lost": ("Mất mức", "Tiers lost"),
-    "tiers_compare": ("So sánh các mức", "Tiers compared"),
-    "criteria_flipped": ("Tiêu chí đổi trạng thái", "Criteria that flip"),
-    "indicators_changed": ("Chỉ tiêu thay đổi", "Indicators that change"),
-    "no_change": ("Không thay đổi kết quả nào.", "No decision changes."),
-    "recognition": ("Điều kiện công nhận", "Recognition conditions"),
-    "unit_col": ("Hồ sơ", "Dossier"),
-    "changed_tiers": ("Mức đổi trạng thái", "Tiers that change"),
-    "why": ("Lý do (chỉ tiêu khác nhau)", "Why (indicators that differ)"),
-    "error": ("Lỗi", "Error"),
-    "summary": ("Tóm tắt", "Summary"),
-    "gap": ("chênh lệch", "gap"),
-    "absent": ("không có", "absent"),
-    "detail": ("Chi tiết (thực tế, chênh lệch)", "Detail (observed, gap)"),
-    "dropped": ("Bỏ qua chỉ số không có trong bộ tiêu chí", "Facts dropped (unknown to the ruleset)"),
-    "whatif": ("giả định", "what-if"),
-    "compare": ("so sánh", "compare"),
-    "varies": {"ruleset": ("bộ tiêu chí", "ruleset"), "overlay": ("quy định của tỉnh", "overlay"),
-               "as_of": ("ngày áp dụng", "as-of date")},
-    "in_force": ("đang áp dụng", "in force"),
-    "no_overlay": ("không có", "none"),
-    "as_of": ("tại ngày", "as of"),
-}
 MARK = {"met": "✅", "not_met": "❌", "indeterminate": "❔", "pass": "✅", "fail": "❌", "missing": "⏳",
         "not_applicable": "➖", None: "∅"}
 
