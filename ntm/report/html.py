@@ -292,6 +292,7 @@ def _members(o: Outcome, lang: str) -> str:
 
 
 def _communes(o: Outcome, lang: str) -> str:
+    L = (lambda lbl: lbl.en if lang == "en" else lbl.vi)
     tiers = [x.id for x in o.tiers if x.id in {"standard", "advanced", "model"}] or ["standard", "advanced", "model"]
     html = [f'<section id="communes"><h2>{e(t("communes", lang))}</h2>', "<table><tr>"
             f"<th>#</th><th>{e(t('commune', lang))}</th>" + "".join(f"<th>{e(x)}</th>" for x in tiers)
