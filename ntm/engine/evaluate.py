@@ -161,9 +161,10 @@ def district_communes(inp: Inputs, as_of: dt.date | None) -> tuple[list[out.Comm
             o = evaluate(cin, as_of=as_of)
             tiers = {t.id: t.status for t in o.tiers}
             met = [t for t in LADDER[1:] if tiers.get(t) == "met"]
-            reasons = [] if tiers.get("standard") == "met" else [_L(
-                f"chưa đạt chuẩn nông thôn mới ({o.tier('standard').status if 'standard' in tiers else 'không đánh giá'})",
-                f"not NTM ({tiers.get('standard', 'not evaluated')})")]
+            st = tiers.get("standard")
+            reasons = [] if st == "met" else [_L(
+                "chưa đạt chuẩn nông thôn mới" + (" (chưa xác định được)" if st == "indeterminate" else ""),
+                "not NTM" + (" (undecided: see its dossier)" if st == "indeterminate" else ""))]
             result.append(out.CommuneOut(code=ref.code, name=ref.name, source="dossier", dossier=ref.dossier,
                                          decision_number=None, decision_date=None, tiers=tiers,
                                          highest_tier=met[-1] if met else None,
