@@ -176,7 +176,7 @@ def ruleset_for_date(date, level: str = "commune", audit_past: bool = False) -> 
         raise NtmInputError.single(
             f"the {level} level ended on {ls.effective.end} ({gone.ruleset.id}){why}; no rules for it are in force on {date}",
             field="assessment.date", expected=f"a date up to {ls.effective.end}",
-            hint=f"to audit a decision taken under the old {level} rules, add --audit-past")
+            hint=f"to audit a decision taken under the old {level} rules, add --audit-past to ntm evaluate or ntm report")
     spans = ", ".join(
         f"{lr.ruleset.id} ({lr.ruleset.effective.start} → {lr.ruleset.effective.end or '…'})" for lr in all_shipped()
     )

@@ -61,8 +61,8 @@ def check_level_period(ld: LoadedDossier, rs, when: dt.date, audit_past: bool, a
         msg, file=None if as_of_given else ld.path,
         line=None if as_of_given else ld.source.line_of(("assessment",)), field=field,
         expected=f"a date from {span}",
-        hint=f"to audit a decision taken under the old {level} rules, add {AUDIT_PAST} (the result then says "
-             f"it applies rules no longer in force)")
+        hint=f"to audit a decision taken under the old {level} rules, add {AUDIT_PAST} to ntm evaluate or "
+             f"ntm report (the result then says it applies rules no longer in force)")
 
 
 def gather(dossier_path: str, ruleset: str | None = None, overlay: str | None = None,
