@@ -477,3 +477,16 @@ def test_missing_threshold_summary_names_its_document(tmp_path):
         r = ntm("evaluate", str(p), "-f", fmt, "--lang", "en")
         line = next(ln for ln in r.stdout.splitlines() if ln.lstrip().startswith("No threshold"))
         assert "318/QĐ-TTg" in line, line
+
+
+@pytest.mark.parametrize("level,extra,needle", [
+    ("commune", "districts:\n  - {code: '1', name: X, status: none}\n", "a commune dossier has no 'districts' list"),
+    ("province", "townships: []\n", "a province dossier has no 'townships' list"),
+    ("village", "communes:\n  - {code: '1', name: X, status: none}\n", "a village dossier has no 'communes' list"),
+])
+def test_lists_belong_to_their_level(tmp_path, level, extra, needle):
+    p = tmp_path / "u.yaml"
+    p.write_text(f"unit: {{level: {level}, code: '1', name: U, region: ĐNB}}\nassessment: {{date: 2024-05-01}}\n"
+                 + extra + "facts: {}\n", encoding="utf-8")
+    r = ntm("evaluate", str(p), "--ruleset", "vn-2021-2025")
+    assert r.returncode == 2 and needle in r.stderr, r.stderr

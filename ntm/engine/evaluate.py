@@ -294,6 +294,20 @@ def province_members(inp: Inputs, as_of: dt.date | None) -> tuple[list[out.Distr
     return rows, facts
 
 
+def _check_lists(inp: Inputs) -> None:
+    """Lists belong to the level that consumes them: communes to a district or province, townships to a
+    district, districts to a province."""
+    d = inp.dossier.dossier
+    level = d.unit.level
+    for key, given, levels in (("communes", bool(d.communes), ("district", "province")),
+                               ("townships", d.townships is not None, ("district",)),
+                               ("districts", bool(d.districts), ("province",))):
+        if given and level not in levels:
+            raise NtmInputError.single(f"a {level} dossier has no '{key}' list", file=inp.dossier.path,
+                                       line=inp.dossier.source.line_of((key,)), field=key,
+                                       expected=f"'{key}' only in a {' or '.join(levels)} dossier")
+
+
 def period_warnings(inp: Inputs, when: dt.date) -> list[out.WarningOut]:
     """What the reader must see first: rules applied outside their period, a level applied after it ended."""
     rs = inp.ruleset.ruleset
@@ -328,6 +342,7 @@ def evaluate(inp: Inputs, *, extra: dict | None = None, trace: bool = False, tie
     check_level_period(inp.dossier, rs, when, inp.audit_past, as_of is not None)
     communes = townships = districts = None
     computed: dict = {}
+    _check_lists(inp)
     if d0.communes:
         communes, counts = district_communes(inp, as_of)
         if d0.unit.level == "province":
