@@ -490,3 +490,14 @@ def test_lists_belong_to_their_level(tmp_path, level, extra, needle):
                  + extra + "facts: {}\n", encoding="utf-8")
     r = ntm("evaluate", str(p), "--ruleset", "vn-2021-2025")
     assert r.returncode == 2 and needle in r.stderr, r.stderr
+
+
+def test_library_api_takes_audit_past(tmp_path):
+    import ntm as lib
+
+    p = district_copy(tmp_path, "2025-08-01")
+    with pytest.raises(NtmInputError) as ei:
+        lib.evaluate(p, overlay=OVERLAY)
+    assert "--audit-past" in ei.value.render()
+    o = lib.evaluate(p, overlay=OVERLAY, audit_past=True)
+    assert [w.code for w in o.warnings] == ["level_not_in_force"]
