@@ -85,6 +85,8 @@ def appraisal(o, lang: str = "vi", made: str | None = None) -> Document:
     if made:
         kv.append([w("date_made", lang), made])
     b.append(Block("kv", rows=kv, widths=[28, 72]))
+    for warn in getattr(o, "warnings", None) or []:  # rules applied outside their period, and the like
+        b.append(Block("danger", f"⚠ {w('warning', lang)}: {L(warn.text)}"))
     if o.overlay is not None and o.overlay.illustrative:
         b.append(Block("danger", "⚠ " + dw("illustrative_banner", lang)))
     b.append(Block("h2", dw("summary", lang)))
