@@ -175,7 +175,8 @@ def _commune_blocks(o, lang: str, L, names: dict) -> list[Block]:
                else f"{dw('declared', lang)}: {c.decision_number or ''} ({c.decision_date or ''})")
         rows.append([c.code, c.name, *[_status(c.tiers[x], lang) if x in c.tiers else "" for x in tiers],
                      names.get(c.highest_tier, c.highest_tier) if c.highest_tier else "—", src,
-                     w("holding_back", lang) if c.holding_back else ""])
+                     ("; ".join(L(r) for r in getattr(c, "holding_back_reasons", None) or [])
+                      or w("holding_back", lang)) if c.holding_back else ""])
         st.append("not_met" if c.holding_back else "")
     n = len(tiers)
     return [Block("h2", dw("communes", lang)),
