@@ -108,6 +108,9 @@ UNITS_EN = {
     "xã": "communes",
     "thôn": "villages",
     "công trình": "projects",
+    "huyện": "districts",
+    "thị trấn": "townships",
+    "đơn vị": "towns",  # the rulesets use it only for towns and provincial cities (321); the test keeps them agreeing
     "đạt/không": "met/not met",
     "có/không": "yes/no",
     "triệu đồng": "million VND",
