@@ -75,7 +75,7 @@ class PlanIn(Inputs):
 
 
 class RecordIn(Inputs):
-    register: bool = Field(True, description="also append the record to the server's register")
+    add_to_register: bool = Field(True, description="also append the record to the server's register")
 
 
 class VerifyIn(BaseModel):
@@ -187,7 +187,7 @@ def record(request: Request, body: RecordIn) -> Response:
     req = build_request(request, body)
     text = request.app.state.engine.call(service.record, req, cfg.key, cfg.signer)
     headers = {}
-    if body.register:
+    if body.add_to_register:
         from ntm.audit import register
 
         added = register.add(cfg.register, text, "web")

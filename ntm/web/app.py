@@ -188,6 +188,7 @@ def _template_helpers(env) -> None:
     """The report's own number and word formatting, so a page says exactly what the printed report says."""
     from ntm.report import i18n
     from ntm.report.batch_html import tier_name
+    from ntm.web.forms import shown
 
     def plan_status(status: str, lang: str) -> str:
         from ntm.engine.plan_view import W
@@ -197,7 +198,7 @@ def _template_helpers(env) -> None:
 
     env.globals.update(status_word=i18n.status_word, observed_text=i18n.observed_text,
                        requirement=i18n.requirement, reason_text=i18n.reason_text, set_by_word=i18n.set_by_word,
-                       fmt_num=i18n.fmt_num, tier_name=tier_name, plan_status=plan_status)
+                       fmt_num=i18n.fmt_num, tier_name=tier_name, plan_status=plan_status, shown=shown)
 
 
 def create_app(config: WebConfig) -> FastAPI:

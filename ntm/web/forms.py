@@ -263,20 +263,36 @@ class WhatIfRow:
     unit: str
     kind: str
     current: object  # the value in the dossier (None: no evidence)
+    failing: bool = False  # tested by a failing or missing condition
 
 
 def whatif_rows(o, req: service.Request) -> list[WhatIfRow]:
-    """The facts the outcome's indicators test, with the dossier's values (computed shares included)."""
+    """The facts the outcome's indicators test, with the dossier's values (computed shares included); the facts
+    of failing or missing conditions first (what a planner changes), then the others."""
     seen: dict[str, WhatIfRow] = {}
+    first: list[str] = []
     for t in o.tiers + ([o.recognition] if o.recognition else []):
         for c in t.criteria:
             for ind in c.indicators:
                 for k in ind.conditions:
+                    if k.status in ("fail", "missing") and ind.status in ("fail", "missing") and k.fact not in first:
+                        first.append(k.fact)
                     if k.fact in seen:
                         continue
                     kind = "boolean" if isinstance(k.threshold, bool) or k.op == "is_true" else "number"
-                    seen[k.fact] = WhatIfRow(k.fact, k.fact_label.vi, k.fact_label.en, k.unit, kind, k.observed)
-    return list(seen.values())
+                    seen[k.fact] = WhatIfRow(k.fact, k.fact_label.vi, k.fact_label.en, k.unit, kind, k.observed,
+                                             False)
+    rows = [WhatIfRow(**{**seen[f].__dict__, "failing": True}) for f in first]
+    return rows + [r for f, r in seen.items() if f not in first]
+
+
+def shown(value, lang: str) -> str:
+    """A value as the what-if field shows it (the report's number format, without thousands spaces)."""
+    from ntm.report.i18n import fmt_num
+
+    if value is None:
+        return ""
+    return fmt_num(value, lang).replace("\u2009", "")
 
 
 def whatif_changes(rows: list[WhatIfRow], form) -> dict:
@@ -297,6 +313,8 @@ def whatif_changes(rows: list[WhatIfRow], form) -> dict:
                 problems.append(Problem(f"got '{raw}'", field=f"facts.{r.id}", expected="true or false"))
                 continue
         else:
+            if raw in (shown(r.current, "vi"), shown(r.current, "en")) and r.current is not None:
+                continue
             if raw == "":
                 value = None
             else:

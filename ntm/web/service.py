@@ -120,6 +120,7 @@ def inputs(req: Request):
 
     ld = dossier_from_source(req.source)
     d = ld.dossier
+    _fault(d.unit.code)
     ref = req.ruleset or d.ruleset
     if ref:
         lr = load_ruleset(ref)
@@ -137,6 +138,15 @@ def inputs(req: Request):
     if lo is not None and (lo.overlay.facts or lo.overlay.indicators):
         lr = LoadedRuleset(merge(lr.ruleset, lo.overlay), lr.path, lr.sha256)
     return Inputs(ld, lr, lo)
+
+
+def _fault(code: str) -> None:
+    """The batch's crash/hang test hook (NTM_FAULT, read only inside engine workers) for server workers too."""
+    from types import SimpleNamespace
+
+    from ntm.batch.work import _fault as hook
+
+    hook(SimpleNamespace(code=code, file=None))
 
 
 def outcome(req: Request, trace: bool = False):
