@@ -22,19 +22,33 @@ from ntm.web.i18n import t as tr
 router = APIRouter(include_in_schema=False)
 LANG_COOKIE = "ntm_lang"
 
-# printable formats of one outcome: format -> (renderer lookup, media type, file suffix). Adding a format is
-# one line here once ntm.report has its renderer (ntm.report.pdf / ntm.report.docx `render(outcome, lang)`).
+# printable formats: format -> (module, function, media type, file suffix) of the renderer in ntm.report
+# (`function(outcome, lang) -> str | bytes`; for a batch `function(doc, lang)`). A format appears on the pages as
+# soon as its module is installed; adding one is one line here.
 PRINTABLE = {
-    "html": ("ntm.report.html", "text/html; charset=utf-8", ".html"),
-    "pdf": ("ntm.report.pdf", "application/pdf", ".pdf"),
-    "docx": ("ntm.report.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx"),
+    "html": ("ntm.report.html", "render", "text/html; charset=utf-8", ".html"),
+    "pdf": ("ntm.report.pdf", "render_pdf", "application/pdf", ".pdf"),
+    "docx": ("ntm.report.docx", "render_docx",
+             "application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx"),
+}
+BATCH_PRINTABLE = {
+    "pdf": ("ntm.report.pdf", "render_batch_pdf", "application/pdf", ".pdf"),
+    "docx": ("ntm.report.docx", "render_batch_docx",
+             "application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx"),
 }
 
 
-def available_formats() -> list[str]:
+def available_formats(table: dict | None = None) -> list[str]:
     import importlib.util
 
-    return [f for f, (mod, _, _) in PRINTABLE.items() if importlib.util.find_spec(mod) is not None]
+    out = []
+    for f, (mod, _fn, _media, _suffix) in (table or PRINTABLE).items():
+        try:
+            if importlib.util.find_spec(mod) is not None:
+                out.append(f)
+        except ImportError:
+            pass
+    return out
 
 
 # ---------------------------------------------------------------- helpers
@@ -231,18 +245,18 @@ def result_report(request: Request, key: str, format: str = "html"):
     if format not in available_formats():
         return error_page(request, [Problem(f"unknown format '{format}'", field="format",
                                             expected="one of " + ", ".join(available_formats()))], 404)
-    module, media, suffix = PRINTABLE[format]
-    body = engine(request).call(printable, req, module, lang_of(request))
+    module, fn, media, suffix = PRINTABLE[format]
+    body = engine(request).call(printable, req, module, fn, lang_of(request))
     disposition = "inline" if format == "html" else "attachment"
     return Response(body if isinstance(body, bytes) else body.encode("utf-8"), media_type=media,
                     headers={"Content-Disposition": f'{disposition}; filename="ntm-{key}{suffix}"'})
 
 
-def printable(req: service.Request, module: str, lang: str):
-    """The outcome through a report renderer (`render(outcome, lang)` -> str or bytes), in an engine worker."""
+def printable(req: service.Request, module: str, fn: str, lang: str):
+    """The outcome through a report renderer (`fn(outcome, lang)` -> str or bytes), in an engine worker."""
     import importlib
 
-    return importlib.import_module(module).render(service.outcome(req), lang)
+    return getattr(importlib.import_module(module), fn)(service.outcome(req), lang)
 
 
 @router.post("/r/{key}/record")
@@ -431,7 +445,8 @@ def batch_job(request: Request, jid: str):
     job = _job(request, jid)
     if job is None:
         return _expired(request)
-    return render(request, "batch_job.html", {"job": job, **forms.batch_view(job.doc, lang_of(request))})
+    return render(request, "batch_job.html", {"job": job, "formats": available_formats(BATCH_PRINTABLE),
+                                              **forms.batch_view(job.doc, lang_of(request))})
 
 
 @router.get("/batch/{jid}/status", response_class=HTMLResponse)
@@ -439,7 +454,8 @@ def batch_status(request: Request, jid: str):
     job = _job(request, jid)
     if job is None:
         return _expired(request)
-    return render(request, "_batch_status.html", {"job": job, **forms.batch_view(job.doc, lang_of(request))})
+    return render(request, "_batch_status.html", {"job": job, "formats": available_formats(BATCH_PRINTABLE),
+                                                  **forms.batch_view(job.doc, lang_of(request))})
 
 
 @router.get("/batch/{jid}/download")
@@ -465,6 +481,13 @@ def batch_download(request: Request, jid: str, format: str = "json"):
         from ntm.report.batch_html import render as batch_render
 
         return HTMLResponse(batch_render(job.doc, lang))
+    if format in available_formats(BATCH_PRINTABLE):
+        import importlib
+
+        module, fn, media, suffix = BATCH_PRINTABLE[format]
+        body = getattr(importlib.import_module(module), fn)(job.doc, lang)
+        return Response(body, media_type=media,
+                        headers={"Content-Disposition": f'attachment; filename="{stem}-ntm{suffix}"'})
     return error_page(request, [Problem(f"unknown format '{format}'", field="format",
                                         expected="json, csv, xlsx or html")], 404)
 

@@ -2,8 +2,9 @@
 
 They take plain, picklable values (a parsed `Source`, ids, paths), so that an isolated engine worker can run
 them (see ntm.web.isolation), and they decide nothing themselves: every status comes from the engine through
-`ntm.engine.evaluate`. When the typed library API (`ntm.api`) covers in-memory dossiers with their line
-numbers, these bodies switch to it here and nowhere else.
+the library's input path (`ntm.engine.evaluate.gather_loaded`, the one `ntm.api` stands on). They keep the
+uploaded file's own name and line numbers in every message, which `ntm.api`'s in-memory inputs do not (yet);
+when they do, these bodies switch to `ntm.api` here and nowhere else.
 """
 
 from __future__ import annotations
@@ -112,32 +113,13 @@ def _no_file_references(src) -> None:
 
 
 def inputs(req: Request):
-    """`gather()` for a dossier already read."""
+    """`gather()` for a dossier already read (the library's own input path, so the CLI's rules apply)."""
     from ntm.criteria.dossier import dossier_from_source
-    from ntm.criteria.loader import LoadedRuleset, load_ruleset, ruleset_for_date
-    from ntm.criteria.overlay import load_overlay, merge
-    from ntm.engine.evaluate import Inputs
+    from ntm.engine.evaluate import gather_loaded
 
     ld = dossier_from_source(req.source)
-    d = ld.dossier
-    _fault(d.unit.code)
-    ref = req.ruleset or d.ruleset
-    if ref:
-        lr = load_ruleset(ref)
-    else:
-        try:
-            lr = ruleset_for_date(req.as_of or d.assessment.effective_date, d.unit.level)
-        except NtmInputError as e:
-            for p in e.problems:
-                if req.as_of is None:
-                    p.file, p.line = ld.path, ld.source.line_of(("assessment",))
-                else:
-                    p.field = "as_of"
-            raise
-    lo = load_overlay(req.overlay, lr.ruleset) if req.overlay else None
-    if lo is not None and (lo.overlay.facts or lo.overlay.indicators):
-        lr = LoadedRuleset(merge(lr.ruleset, lo.overlay), lr.path, lr.sha256)
-    return Inputs(ld, lr, lo)
+    _fault(ld.dossier.unit.code)
+    return gather_loaded(ld, req.ruleset, req.overlay, req.as_of)
 
 
 def _fault(code: str) -> None:
