@@ -141,7 +141,7 @@ def rulesets(request: Request) -> dict:
     for r in service.rulesets():
         out.append({"id": r.id, "version": r.version, "title": {"vi": r.title_vi, "en": r.title_en},
                     "effective": {"start": r.start.isoformat(), "end": r.end.isoformat() if r.end else None},
-                    "levels": list(r.levels), "sha256": r.sha256,
+                    "levels": list(r.levels), "sha256": r.sha256, "region_kind": r.region_kind,
                     "regions": [{"id": i, "label": {"vi": vi, "en": en}} for i, vi, en in r.regions],
                     "flags": [{"id": i, "label": {"vi": vi, "en": en}} for i, vi, en in r.flags]})
     return {"rulesets": out, "overlays": [{"id": i} for i, _ in request.app.state.config.overlays]}

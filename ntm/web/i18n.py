@@ -17,6 +17,7 @@ UI = {
     "auto": ("Theo ngày đánh giá", "By the assessment date"),
     "region": ("Vùng", "Region"),
     "group": ("Vùng / nhóm xã", "Region / commune group"),
+    "commune_group": ("Nhóm xã", "Commune group"),
     "flags": ("Đặc điểm", "Flags"),
     "overlay": ("Quy định của tỉnh", "Provincial overlay"),
     "no_overlay": ("(không dùng)", "(none)"),

@@ -270,6 +270,7 @@ class RulesetEntry:
     regions: tuple[tuple[str, str, str], ...]  # (id, label vi, label en)
     flags: tuple[tuple[str, str, str], ...]
     sha256: str
+    region_kind: str = "region"  # or "commune_group" (2026–2030: commune groups 1/2/3)
 
 
 def rulesets() -> list[RulesetEntry]:
@@ -282,7 +283,7 @@ def rulesets() -> list[RulesetEntry]:
         out.append(RulesetEntry(
             rs.id, rs.version, rs.title.vi, rs.title.en, rs.effective.start, rs.effective.end,
             tuple(ls.level for ls in rs.levels), tuple((r.id, r.label.vi, r.label.en) for r in rs.regions),
-            tuple((f.id, f.label.vi, f.label.en) for f in rs.unit_flags), lr.sha256))
+            tuple((f.id, f.label.vi, f.label.en) for f in rs.unit_flags), lr.sha256, rs.region_kind))
     return sorted(out, key=lambda r: (r.start, r.id))
 
 
