@@ -54,6 +54,26 @@ def start(workers: int, tmp: str) -> tuple[subprocess.Popen, int]:
     raise SystemExit("ntm serve did not answer")
 
 
+def tree_cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds used so far by the server and its engine workers (Linux /proc): a per-request cost that a
+    busy shared machine does not inflate the way it inflates wall-clock latency."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = own = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == pid or int(fields[1]) == pid:
+            used = (int(fields[11]) + int(fields[12])) / tick
+            total += used
+            own += used if int(entry) == pid else 0.0
+    return own, total
+
+
 def load(port: int, body: bytes, clients: int, seconds: float, expect: bytes) -> dict:
     lat: list[float] = []
     errors = [0]
@@ -111,21 +131,29 @@ def main() -> None:
             try:
                 load(port, body, 2, 2.0, expect)  # warm: every worker compiles the ruleset once
                 for c in (int(x) for x in args.clients.split(",")):
+                    own0, cpu0 = tree_cpu(proc.pid)
                     r = load(port, body, c, args.seconds, expect)
+                    own1, cpu1 = tree_cpu(proc.pid)
+                    r["cpu_ms"] = (cpu1 - cpu0) * 1000 / max(1, r["requests"])
+                    r["server_ms"] = (own1 - own0) * 1000 / max(1, r["requests"])
                     r["mode"] = f"{mode} ({modes[mode]} workers)" if modes[mode] else "in-process"
                     rows.append(r)
                     print(f"  {r['mode']:<22} {c:>3} clients: {r['rps']:7.1f} req/s  p50 {r['p50_ms']:7.1f} ms  "
-                          f"p95 {r['p95_ms']:7.1f} ms  ({r['requests']} requests, {r['errors']} wrong)",
+                          f"p95 {r['p95_ms']:7.1f} ms  server CPU {r['cpu_ms']:5.1f} ms/request  ({r['requests']} requests, "
+                          f"{r['errors']} wrong)",
                           file=sys.stderr, flush=True)
             finally:
                 proc.terminate()
                 proc.wait(15)
     print(f"HTTP evaluate (POST /api/v1/evaluate, {len(expect) // 1024} KB outcome, {cpu_count()} CPUs, "
           f"{args.seconds:g} s per cell; goal at 32 clients: ≥ 500 req/s, p95 ≤ 50 ms)")
-    print(f"{'server':<24}{'clients':>8}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'requests':>10}{'wrong':>7}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (other processes share the CPUs)")
+    print("CPU ms/req: the server process and its engine workers together; of which in the server process")
+    print(f"{'server':<24}{'clients':>8}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'CPU ms/req':>12}"
+          f"{'(server)':>10}{'requests':>10}{'wrong':>7}")
     for r in rows:
         print(f"{r['mode']:<24}{r['clients']:>8}{r['rps']:>10.1f}{r['p50_ms']:>10.1f}{r['p95_ms']:>10.1f}"
-              f"{r['requests']:>10}{r['errors']:>7}")
+              f"{r['cpu_ms']:>12.1f}{r['server_ms']:>10.1f}{r['requests']:>10}{r['errors']:>7}")
 
 
 if __name__ == "__main__":

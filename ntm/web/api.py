@@ -93,7 +93,7 @@ def build_request(request: Request, body: Inputs) -> service.Request:
     if body.dossier is not None:
         src = service.source_from_mapping(body.dossier, "dossier")
     else:
-        src = service.parse_dossier(body.dossier_text, body.dossier_name)
+        src = service.Text(body.dossier_text, body.dossier_name)  # parsed by the engine worker
     return service.Request(src, ruleset_id(body.ruleset), overlay_path(app, body.overlay, body.overlay_text),
                            body.as_of, body.tier)
 

@@ -23,11 +23,19 @@ _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 class Request:
     """One evaluation's inputs: the dossier as parsed (data and line numbers), the rules and the date."""
 
-    source: object  # ntm.criteria.yamlsrc.Source
+    source: object  # ntm.criteria.yamlsrc.Source, or Text (parsed in the engine worker)
     ruleset: str | None = None  # shipped id or file; None: the one in force on the assessment date
     overlay: str | None = None  # overlay file path (the server's own, or an upload saved by content hash)
     as_of: dt.date | None = None
     tier: str | None = None
+
+
+@dataclass(frozen=True)
+class Text:
+    """A dossier file's text, parsed where the evaluation runs (an engine worker, not the server's thread)."""
+
+    text: str
+    name: str
 
 
 # ---------------------------------------------------------------- reading inputs (in the server process)
@@ -117,7 +125,8 @@ def inputs(req: Request):
     from ntm.criteria.dossier import dossier_from_source
     from ntm.engine.evaluate import gather_loaded
 
-    ld = dossier_from_source(req.source)
+    src = parse_dossier(req.source.text, req.source.name) if isinstance(req.source, Text) else req.source
+    ld = dossier_from_source(src)
     _fault(ld.dossier.unit.code)
     return gather_loaded(ld, req.ruleset, req.overlay, req.as_of)
 
