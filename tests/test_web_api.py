@@ -298,7 +298,7 @@ def test_engine_crash_and_hang_fail_only_their_request(tmp_path, monkeypatch):
     """NTM_FAULT makes the engine worker segfault on unit 99002 and hang on 99001 (batch's test hook)."""
     monkeypatch.setenv("NTM_FAULT", "crash:99002,hang:99001")
     ok_text = (EX / "xa-kieu-mau.yaml").read_text(encoding="utf-8")
-    with make(tmp_path, workers=1, timeout=2.0) as c:
+    with make(tmp_path, workers=1, timeout=3.0) as c:
         r = c.post("/api/v1/evaluate", json={"dossier_text": SHORT2.read_text(encoding="utf-8")})
         assert r.status_code == 500 and r.json()["error"] == "engine_crashed"
         assert "signal 11" in r.json()["message"]

@@ -45,6 +45,7 @@ def _worker(conn) -> None:
     mark_worker()  # the batch's test hook (NTM_FAULT) is honoured in these workers too
     import ntm.web.service  # noqa: F401 - pay the imports once, before the first request
 
+    conn.send(("ready", None))  # a call's deadline starts after this: start-up is not the evaluation's time
     while True:
         try:
             msg = conn.recv()
@@ -85,6 +86,19 @@ class _Slot:
         self.proc.start()
         child.close()
         self.conn = parent
+        self.ready = False
+
+    def wait_ready(self, limit: float) -> None:
+        """The first call on a fresh worker waits for its imports (seconds on a busy machine), then its own
+        deadline starts."""
+        if self.ready:
+            return
+        if not self.conn.poll(limit):
+            raise EOFError
+        kind, _ = self.conn.recv()
+        if kind != "ready":
+            raise EOFError
+        self.ready = True
 
     def kill(self) -> None:
         if self.proc.is_alive():
@@ -141,6 +155,7 @@ class Isolated:
             raise Busy(f"no engine worker became free within {self.wait:g} s; try again later") from None
         limit = self.timeout if timeout is None else timeout
         try:
+            slot.wait_ready(max(120.0, limit))
             slot.conn.send((fn, args, kwargs))
             deadline = time.monotonic() + limit
             while True:
