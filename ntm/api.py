@@ -225,11 +225,12 @@ def whatif(dossier: DossierInput, scenarios, *, ruleset: str | os.PathLike | Non
 
 def plan(dossier: DossierInput, target: str, *, costs: str | os.PathLike | None = None,
          fixed: Sequence[str] = (), ruleset: str | os.PathLike | None = None, overlay: OverlayInput = None,
-         as_of: dt.date | str | None = None) -> dict:
+         as_of: dt.date | str | None = None):
     """The cheapest exact set of changes that reaches ``target`` for one commune, re-checked by the engine.
 
-    ``costs`` is a cost-model file; ``fixed`` lists facts the plan may not change. Returns the plan document
-    that ``ntm plan --format json`` prints (as a dict). District and folder plans: ``ntm plan`` for now.
+    ``costs`` is a cost-model file; ``fixed`` lists facts the plan may not change. Returns a ``PlanResult``
+    (``.plan.status``, ``.plan.changes``, ``.plan.verification``): the document ``ntm plan --format json``
+    prints, typed. District and folder plans: ``ntm plan`` for now.
     """
     from ntm.engine.plan import plan_unit, unit_document
     from ntm.engine.plan_costs import load_costs
@@ -240,8 +241,10 @@ def plan(dossier: DossierInput, target: str, *, costs: str | os.PathLike | None 
         raise NtmInputError.single("ntm.plan plans one commune; this dossier lists communes", field="dossier",
                                    hint="use `ntm plan` on the district file for a district plan")
     cm = load_costs(os.fspath(costs), inputs.ruleset.ruleset) if costs is not None else None
+    from ntm.engine.plan_result import plan_result
+
     p = plan_unit(inputs, target, costs=cm, fixed=frozenset(fixed), as_of=when)
-    return json.loads(json.dumps(unit_document(inputs, p, cm), ensure_ascii=False, sort_keys=True))
+    return plan_result(unit_document(inputs, p, cm))
 
 
 def batch(source: str | os.PathLike, *, ruleset: str | os.PathLike | None = None,

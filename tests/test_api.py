@@ -147,18 +147,38 @@ def test_whatif_from_a_mapping_and_from_scenarios():
 
 
 def test_plan_reaches_the_target_and_is_rechecked():
-    doc = api.plan(EX / "xa-thieu-hai-tieu-chi.yaml", "standard", overlay=OVERLAY,
-                   costs=EX / "costs" / "chi-phi-minh-hoa.yaml")
-    p = doc["plan"]
+    from ntm.engine.plan_result import PlanResult, to_json
+
+    costs = EX / "costs" / "chi-phi-minh-hoa.yaml"
+    result = api.plan(EX / "xa-thieu-hai-tieu-chi.yaml", "standard", overlay=OVERLAY, costs=costs)
+    assert isinstance(result, PlanResult) and result.kind == "unit"
+    p = result.plan
     # income cannot be bought outright, so the plan is conditional on it; the engine re-checked the plan
-    assert p["status"] == "conditional" and p["conditions"] == ["income_per_capita"]
-    assert p["verification"]["evaluated"] and p["verification"]["reaches_target"]
-    assert p["verification"]["tiers"] == {"standard": "met"}
-    assert {c["fact"] for c in p["changes"]} == {"income_per_capita", "solid_waste_treated_pct"}
-    assert doc == api.plan(EX / "xa-thieu-hai-tieu-chi.yaml", "standard", overlay=OVERLAY,
-                           costs=EX / "costs" / "chi-phi-minh-hoa.yaml")
+    assert p.status == "conditional" and p.conditions == ["income_per_capita"]
+    assert p.verification.evaluated and p.verification.reaches_target
+    assert p.verification.tiers == {"standard": "met"}
+    assert {c.fact for c in p.changes} == {"income_per_capita", "solid_waste_treated_pct"}
+    cli = subprocess.run([sys.executable, "-m", "ntm", "plan", str(EX / "xa-thieu-hai-tieu-chi.yaml"), "-t", "standard",
+                          "--overlay", str(OVERLAY), "--costs", str(costs), "-f", "json"], cwd=ROOT,
+                         capture_output=True, text=True, check=False)
+    assert cli.returncode == 0, cli.stderr
+    assert to_json(result) == cli.stdout
     with pytest.raises(NtmInputError):
         api.plan(EX / "huyen-vi-du.yaml", "standard")
+
+
+def test_district_plan_documents_validate_as_plan_results():
+    from ntm.engine.plan_result import PlanResult
+
+    cli = subprocess.run([sys.executable, "-m", "ntm", "plan", str(EX / "huyen-vi-du.yaml"), "-t", "standard",
+                          "--overlay", str(OVERLAY), "-f", "json"], cwd=ROOT, capture_output=True, text=True,
+                         check=False)
+    assert cli.returncode == 0, cli.stderr
+    doc = json.loads(cli.stdout)
+    r = PlanResult.model_validate(doc)
+    assert r.kind == "district" and r.plan.kind == "district"
+    with pytest.raises(Exception):
+        PlanResult.model_validate({**doc, "surprise": 1})
 
 
 def test_verify_a_record_from_a_path_and_a_mapping(tmp_path):

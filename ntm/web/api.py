@@ -15,7 +15,7 @@ from ntm.web import service
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
-SCHEMA_KINDS = ("dossier", "overlay", "ruleset", "outcome")
+SCHEMA_KINDS = ("dossier", "overlay", "ruleset", "outcome", "whatif", "plan")
 
 
 class Problem(BaseModel):
@@ -148,7 +148,7 @@ def rulesets(request: Request) -> dict:
 
 
 @router.get("/schema/{kind}", summary="A JSON Schema, as `ntm schema KIND` prints it")
-def schema(kind: Literal["dossier", "overlay", "ruleset", "outcome"]) -> Response:
+def schema(kind: Literal["dossier", "overlay", "ruleset", "outcome", "whatif", "plan"]) -> Response:
     return _json(json.dumps(service.schema(kind), ensure_ascii=False, indent=2, sort_keys=True) + "\n")
 
 
@@ -161,14 +161,16 @@ def evaluate(request: Request, body: Inputs) -> Response:
 
 
 @router.post("/whatif", summary="Baseline and one scenario of changed evidence, with what flips",
-             responses={200: {"description": "the what-if result (ntm-whatif/1), as `ntm whatif -f json`"}, **ERRORS})
+             responses={200: {"content": {"application/json": {"schema": _schema_ref("whatif")}},
+                              "description": "the what-if result, as `ntm whatif -f json`"}, **ERRORS})
 def whatif(request: Request, body: WhatIfIn) -> Response:
     req = build_request(request, body)
     return _json(request.app.state.engine.call(service.whatif_json, req, dict(body.changes)))
 
 
 @router.post("/plan", summary="The cheapest exact plan to a target tier, re-checked by the engine",
-             responses={200: {"description": "the plan document, as `ntm plan -f json`"}, **ERRORS})
+             responses={200: {"content": {"application/json": {"schema": _schema_ref("plan")}},
+                              "description": "the plan document, as `ntm plan -f json`"}, **ERRORS})
 def plan(request: Request, body: PlanIn) -> Response:
     req = build_request(request, body)
     costs = None

@@ -305,14 +305,17 @@ def form_spec(ruleset: str, level: str, region: str | None, year: int | None, fl
 
 
 def schema(kind: str) -> dict:
-    """The JSON Schemas `ntm schema` prints."""
+    """The JSON Schemas `ntm schema` prints (tests/test_web_api.py checks they are the same bytes)."""
     from ntm.criteria.dossier import Dossier
     from ntm.criteria.model import Ruleset
     from ntm.criteria.overlay import Overlay
     from ntm.engine.outcome import Outcome
+    from ntm.engine.plan_result import PlanResult
+    from ntm.engine.whatif import WhatIfResult
 
-    model = {"ruleset": Ruleset, "dossier": Dossier, "overlay": Overlay, "outcome": Outcome}[kind]
-    mode = "serialization" if kind == "outcome" else "validation"
+    model = {"ruleset": Ruleset, "dossier": Dossier, "overlay": Overlay, "outcome": Outcome,
+             "whatif": WhatIfResult, "plan": PlanResult}[kind]
+    mode = "serialization" if kind in ("outcome", "whatif", "plan") else "validation"
     doc = model.model_json_schema(by_alias=True, mode=mode)
     doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     doc["$id"] = f"https://ntm-rules.invalid/schema/{kind}.json"
