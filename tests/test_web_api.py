@@ -338,3 +338,21 @@ def test_isolated_workers_survive_crashes_and_hangs():
 
 def _raise_input_error():
     raise NtmInputError.single("the message", field="x", expected="y")
+
+
+def test_cross_site_posts_and_foreign_host_names_are_refused(tmp_path):
+    body = {"dossier_text": SHORT2.read_text(encoding="utf-8")}
+    with make(tmp_path, allowed_hosts=("127.0.0.1", "localhost")) as c:
+        c.base_url = "http://127.0.0.1:8000"
+        assert c.post("/api/v1/evaluate", json=body).status_code == 200
+        r = c.post("/api/v1/evaluate", json=body, headers={"Origin": "http://evil.example"})
+        assert r.status_code == 403 and problems(r)[0]["field"] == "Origin"
+        assert c.post("/api/v1/evaluate", json=body, headers={"Origin": "http://127.0.0.1:8000"}).status_code == 200
+        assert c.get("/", headers={"Host": "rebound.example"}).status_code == 400
+
+
+def test_a_page_upload_over_the_limit_is_an_html_page(tmp_path):
+    with make(tmp_path, max_upload=10_000) as c:
+        r = c.post("/upload", files={"file": ("big.yaml", b"x" * 20_000)})
+        assert r.status_code == 413 and "text/html" in r.headers["content-type"]
+        assert "giới hạn" in r.text and "limit" in r.text

@@ -51,11 +51,15 @@ def serve(
 
         load_private(key)  # a wrong key file is reported now, not on the first record
     n = cpu_count() if workers is None else workers
+    loopback = host in ("127.0.0.1", "localhost", "::1")
     cfg = WebConfig(register=os.path.abspath(register or default_path()),
                     token=read_token(token_file) if token_file else None, key=key, signer=signer,
                     overlays=overlay_entries(overlay), workers=n, timeout=timeout,
-                    max_upload=int(max_upload_mb * 1024 * 1024), max_rows=max_rows, batch_jobs=max(1, n))
-    if host not in ("127.0.0.1", "localhost", "::1") and cfg.token is None:
+                    max_upload=int(max_upload_mb * 1024 * 1024), max_rows=max_rows, batch_jobs=max(1, n),
+                    # on loopback, answer only loopback names: a web page elsewhere cannot reach the server by
+                    # pointing a DNS name at 127.0.0.1 (DNS rebinding)
+                    allowed_hosts=("127.0.0.1", "localhost", "::1", "[::1]") if loopback else ("*",))
+    if not loopback and cfg.token is None:
         typer.echo(f"warning: listening on {host} without --token-file: anyone who can reach this address can "
                    "use the server", err=True)
     import uvicorn

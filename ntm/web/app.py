@@ -49,6 +49,13 @@ class Store:
                 self._items.popitem(last=False)
         return key
 
+    def put_as(self, key: str, item) -> None:
+        with self._lock:
+            self._items[key] = item
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
     def get(self, key: str):
         with self._lock:
             item = self._items.get(key)
@@ -168,6 +175,19 @@ class _TooLarge(Exception):
 
 async def _too_large(scope, send, limit: int, size: int) -> None:
     mb = limit / (1024 * 1024)
+    if not _is_api(scope.get("path", "")):
+        from html import escape
+
+        text = (f"Tệp quá lớn: {size} byte; giới hạn là {mb:g} MB. / The upload is too large: {size} bytes; the "
+                f"limit is {mb:g} MB (ntm serve --max-upload).")
+        page = (f'<!doctype html><html lang="vi"><meta charset="utf-8"><link rel="stylesheet" '
+                f'href="/static/style.css"><main><h1>413</h1><p class="danger" id="too-large">{escape(text)}</p>'
+                f'<p><a href="javascript:history.back()">←</a> <a href="/">ntm</a></p></main></html>').encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"text/html; charset=utf-8"),
+                                (b"content-length", str(len(page)).encode())]})
+        await send({"type": "http.response.body", "body": page})
+        return
     body = json.dumps({"error": "too_large", "message": f"the upload is too large ({size} bytes; the limit is "
                        f"{limit} bytes = {mb:g} MB)",
                        "problems": [{"message": "the upload is too large", "field": "file",
@@ -249,6 +269,15 @@ def create_app(config: WebConfig) -> FastAPI:
     async def guard(request: Request, call_next):
         token = config.token
         path = request.url.path
+        origin = request.headers.get("origin")
+        if request.method not in ("GET", "HEAD", "OPTIONS") and origin and origin != "null":
+            from urllib.parse import urlsplit
+
+            if urlsplit(origin).netloc != request.headers.get("host", ""):
+                return JSONResponse({"error": "forbidden", "message": "cross-site request refused",
+                                     "problems": [{"message": "the request came from another site",
+                                                   "field": "Origin", "expected": "this server's own pages"}]},
+                                    status_code=403)
         if token and not (path.startswith("/static/") or path == "/login"):
             given = ""
             auth = request.headers.get("authorization", "")
@@ -278,6 +307,10 @@ def create_app(config: WebConfig) -> FastAPI:
         return response
 
     app.add_middleware(BodyLimit, limit=config.max_upload)
+    if config.allowed_hosts != ("*",):
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts))
 
     @app.exception_handler(NtmInputError)
     async def _input_error(request: Request, exc: NtmInputError):

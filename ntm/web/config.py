@@ -21,6 +21,7 @@ class WebConfig:
     max_rows: int = 2000  # rows of a batch upload
     batch_jobs: int = 1
     tmpdir: str = field(default="")  # where uploads are kept while the server runs
+    allowed_hosts: tuple[str, ...] = ("*",)  # Host headers answered (loopback only when listening on loopback)
 
 
 def read_token(path: str) -> str:

@@ -283,7 +283,9 @@ def whatif_page(request: Request, key: str):
     except _Expired:
         return _expired(request)
     o = engine(request).call(service.outcome, req)
-    return render(request, "whatif.html", {"o": o, "key": key, "rows": forms.whatif_rows(o, req)})
+    rows = forms.whatif_rows(o, req)
+    request.app.state.store.put_as("rows:" + key, rows)
+    return render(request, "whatif.html", {"o": o, "key": key, "rows": rows})
 
 
 @router.post("/r/{key}/whatif", response_class=HTMLResponse)
@@ -293,8 +295,10 @@ async def whatif_run(request: Request, key: str):
     except _Expired:
         return _expired(request)
     form = await request.form()
-    o = engine(request).call(service.outcome, req)
-    rows = forms.whatif_rows(o, req)
+    rows = request.app.state.store.get("rows:" + key)
+    if rows is None:
+        rows = forms.whatif_rows(engine(request).call(service.outcome, req), req)
+        request.app.state.store.put_as("rows:" + key, rows)
     try:
         changes = forms.whatif_changes(rows, form)
     except NtmInputError as e:
