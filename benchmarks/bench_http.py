@@ -49,7 +49,7 @@ def start(workers: int, tmp: str) -> tuple[subprocess.Popen, int]:
             return proc, port
         except OSError:
             if proc.poll() is not None:
-                raise SystemExit("ntm serve did not start")
+                raise SystemExit("ntm serve did not start") from None
             time.sleep(0.1)
     raise SystemExit("ntm serve did not answer")
 

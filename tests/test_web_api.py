@@ -256,7 +256,7 @@ def test_catalogue_schema_and_openapi(client):
     assert {"vn-2021-2025", "vn-2016-2020"} <= {r["id"] for r in cat["rulesets"]}
     assert cat["overlays"] == [{"id": "tinh-minh-hoa"}]
     for kind in ("dossier", "outcome", "overlay", "ruleset", "whatif", "plan"):
-        code, want = cli("schema", kind)
+        _, want = cli("schema", kind)
         assert client.get(f"/api/v1/schema/{kind}").content == want.encode("utf-8")
     spec = client.get("/openapi.json").json()
     for path in ("/api/v1/evaluate", "/api/v1/whatif", "/api/v1/plan", "/api/v1/batch", "/api/v1/verify",

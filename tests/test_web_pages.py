@@ -62,7 +62,7 @@ def test_form_shows_labels_units_ranges_thresholds_and_evidence_fields(client):
     r = client.get("/form", params={"ruleset": "vn-2021-2025", "region": "ĐNB", "year": "2024",
                                     "overlay": "tinh-minh-hoa"})
     assert r.status_code == 200
-    row = re.search(r'id="row-income_per_capita".*?</div>\s*</div>', r.text, re.S)
+    row = re.search(r'id="row-income_per_capita".*?</div>\s*</div>', r.text, re.DOTALL)
     html = r.text[r.text.index('id="row-income_per_capita"'):]
     html = html[:html.index('id="row-', 10)]
     assert "Thu nhập bình quân đầu người" in html and "triệu đồng/người/năm" in html

@@ -1,3 +1,4 @@
+# ruff: noqa: B008  (FastAPI declares form fields as argument defaults)
 """The HTTP API: JSON in, JSON out, thin over ntm.web.service (and so over the library)."""
 
 from __future__ import annotations
