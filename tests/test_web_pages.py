@@ -176,3 +176,17 @@ def test_record_register_show_verify_download(client, tmp_path):
 def test_batch_page_rejects_a_non_workbook_and_keeps_choices(client):
     r = client.post("/batch", files={"file": ("a.txt", b"x")}, data={"overlay": "tinh-minh-hoa", "as_of": "2024-05-01"})
     assert r.status_code == 422 and "unknown input type" in r.text and 'value="2024-05-01"' in r.text
+
+
+def test_whatif_without_scripts_returns_the_whole_page_with_the_values_typed(client):
+    url = upload(client, SHORT2).headers["location"]
+    page = client.get(url + "/whatif").text
+    assert 'name="w.income_per_capita"' in page and 'value="61,2"' in page
+    form = {"w.income_per_capita": "70", "w.solid_waste_treated_pct": "85"}
+    full = client.post(url + "/whatif", data=form)
+    assert 'id="whatif-form"' in full.text and 'value="70"' in full.text
+    assert 'data-tier="standard" data-before="not_met" data-after="met"' in full.text
+    frag = client.post(url + "/whatif", data=form, headers={"HX-Request": "true"})
+    assert 'id="whatif-form"' not in frag.text and 'data-after="met"' in frag.text
+    bad = client.post(url + "/whatif", data={"w.income_per_capita": "nhiều"}, headers={"HX-Request": "true"})
+    assert 'id="whatif-errors"' in bad.text and "nhiều" in bad.text

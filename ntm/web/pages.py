@@ -285,11 +285,13 @@ def whatif_page(request: Request, key: str):
     o = engine(request).call(service.outcome, req)
     rows = forms.whatif_rows(o, req)
     request.app.state.store.put_as("rows:" + key, rows)
-    return render(request, "whatif.html", {"o": o, "key": key, "rows": rows})
+    return render(request, "whatif.html", {"o": o, "key": key, "rows": rows, "result": None, "problems": []})
 
 
 @router.post("/r/{key}/whatif", response_class=HTMLResponse)
 async def whatif_run(request: Request, key: str):
+    """htmx posts the form on every change and swaps in the result; without scripts the whole page comes back
+    with the values typed and the result beside them."""
     try:
         req = _stored(request, key)
     except _Expired:
@@ -299,17 +301,19 @@ async def whatif_run(request: Request, key: str):
     if rows is None:
         rows = forms.whatif_rows(engine(request).call(service.outcome, req), req)
         request.app.state.store.put_as("rows:" + key, rows)
+    ctx: dict = {"result": None, "problems": []}
     try:
         changes = forms.whatif_changes(rows, form)
+        if changes:
+            res = engine(request).call(service.whatif, req, changes)
+            ctx = {"result": res, "s": res.scenarios[0], "problems": []}
     except NtmInputError as e:
-        return render(request, "_whatif_result.html", {"problems": e.problems, "result": None}, 200)
-    if not changes:
-        return render(request, "_whatif_result.html", {"result": None, "problems": []})
-    try:
-        res = engine(request).call(service.whatif, req, changes)
-    except NtmInputError as e:
-        return render(request, "_whatif_result.html", {"problems": e.problems, "result": None}, 200)
-    return render(request, "_whatif_result.html", {"result": res, "s": res.scenarios[0], "problems": []})
+        ctx = {"problems": e.problems, "result": None}
+    if request.headers.get("hx-request"):
+        return render(request, "_whatif_result.html", ctx)
+    o = engine(request).call(service.outcome, req)
+    typed = {r.id: str(form.get(f"w.{r.id}")) for r in rows if f"w.{r.id}" in form}
+    return render(request, "whatif.html", {"o": o, "key": key, "rows": rows, "typed": typed, **ctx})
 
 
 # ---------------------------------------------------------------- plan
