@@ -24,6 +24,10 @@ def render(o: Outcome, lang: str = "vi") -> str:
     if o.overlay:
         tag = f" — *{w('illustrative', lang)}*" if o.overlay.illustrative else ""
         out.append(f"- {w('overlay', lang)}: `{o.overlay.id}` — {L(o.overlay.title)}{tag}")
+    from ntm.report.terminal import law26_lines
+
+    for text, style in law26_lines(o, lang):
+        out.append(("- **" + _esc(text) + "**") if "bold" in style else ("- " + _esc(text.strip())))
     out += ["", f"| {w('tier', lang)} | {w('result', lang)} | {w('criteria_met', lang)} | {w('region', lang)} |",
             "|---|---|---:|---|"]
     for t in o.tiers:
