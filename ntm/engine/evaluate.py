@@ -197,7 +197,7 @@ def _law26(result: out.Outcome, inp: Inputs, res: Resolved, group, as_of) -> out
     update = {}
     if group is not None:
         update["commune_group"] = law26.group_out(inp.ruleset.ruleset, group)
-    tr = law26.transcription_out(inp.ruleset.ruleset, res)
+    tr = law26.transcription_out(inp.ruleset.ruleset, res, inp.overlay)
     if tr:
         update["transcription"] = tr
     if inp.dossier.dossier.merged_from:

@@ -54,8 +54,9 @@ def group_out(rs: Ruleset, g) -> out.CommuneGroupOut:
         reason=out.Label(vi=vi, en=en), citation=out._citation(rule.citation if rule else cg.citation))
 
 
-def transcription_out(rs: Ruleset, res: Resolved) -> list[out.TranscriptionOut]:
+def transcription_out(rs: Ruleset, res: Resolved, overlay=None) -> list[out.TranscriptionOut]:
     """Count the indicators of each listed part whose national thresholds have a value for this unit."""
+    added = {(a.level, a.tier, a.indicator.code) for a in overlay.overlay.indicators} if overlay else set()
     result = []
     present = {t.id for t in res.tiers}
     for t in rs.transcription:
@@ -63,9 +64,10 @@ def transcription_out(rs: Ruleset, res: Resolved) -> list[out.TranscriptionOut]:
             continue
         tier = res.tier(t.tier)
         inds = [i for c in tier.criteria for i in c.indicators]
-        national = [i for i in inds if all(c.threshold.provenance.source == "national" for c in i.conditions)]
+        national = [i for i in inds if (res.level, t.tier, i.code) not in added
+                    and all(c.threshold.provenance.source == "national" for c in i.conditions)]
         done = sum(1 for i in national if all(c.threshold.value is not None for c in i.conditions))
-        local = len(inds) - len(national)
+        local = sum(1 for i in inds if (res.level, t.tier, i.code) in added)
         grp = f" cho {res.region}" if rs.region_kind == "commune_group" else ""
         grp_en = f" for {res.region}" if rs.region_kind == "commune_group" else ""
         how_vi = f"; hoàn thiện bằng `{t.complete_with}`" if t.complete_with else ""

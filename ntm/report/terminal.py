@@ -169,6 +169,8 @@ def law26_lines(o: Outcome, lang: str) -> list[tuple[str, str]]:
     for tr in o.transcription:
         if not tr.complete:
             out.append((("INCOMPLETE: " if en else "CHƯA ĐẦY ĐỦ: ") + L(tr.text), "bold yellow"))
+        else:
+            out.append((L(tr.text), ""))
     if o.commune_group:
         out.append((("Commune group: " if en else "Nhóm xã: ") + L(o.commune_group.reason), ""))
     if o.merged:
