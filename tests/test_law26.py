@@ -408,3 +408,14 @@ def test_merge_bad_parts_exit_2_and_write_nothing(tmp_path, case):
         assert out.read_text(encoding="utf-8") == "keep me"
     else:
         assert not out.exists()
+
+
+def test_facts_shared_between_shipped_rulesets_keep_one_label_and_unit():
+    """Batch tables name facts by their Vietnamese label across every shipped ruleset: a shared id must agree."""
+    from ntm.criteria.loader import all_shipped
+
+    seen: dict = {}
+    for lr in all_shipped():
+        for f in lr.ruleset.facts:
+            key = (f.label.vi, f.unit, f.type)
+            assert seen.setdefault(f.id, key) == key, (lr.ruleset.id, f.id)

@@ -206,6 +206,8 @@ def merged_out(inp, as_of: dt.date | None) -> out.MergedOut:
         raise NtmInputError.single("a merged commune is formed from at least two communes", file=inp.dossier.path,
                                    line=inp.dossier.source.line_of(("merged_from",)), field="merged_from")
     rows = _part_bounds(inp, mc, as_of)
+    labels = {x.id: _label(x.label) for x in mc.ladder}
+    rows = [(r.model_copy(update={"status_label": labels.get(r.status)}), b) for r, b in rows]
     top = len(mc.ladder) - 1
     verdict, fired = merged_verdict([b for _, b in rows], top)
     met = [L for L in range(1, top + 1) if verdict.get(("merged", L)) == "met"]

@@ -217,6 +217,7 @@ class MergedPartOut(Out):
     name: str
     source: Literal["declared", "dossier", "missing"]
     status: str | None  # the recognised (or evaluated) level, None when not established
+    status_label: Label | None = None
     decision_number: str | None
     decision_date: dt.date | None
     dossier: str | None

@@ -177,7 +177,8 @@ def law26_lines(o: Outcome, lang: str) -> list[tuple[str, str]]:
         m = o.merged
         out.append((("Merged commune: " if en else "Xã sau sắp xếp: ") + L(m.text), "bold"))
         for p in m.parts:
-            st = p.status or ("?" if p.source != "missing" else ("recognition missing" if en else "thiếu công nhận"))
+            st = (L(p.status_label) if p.status_label else p.status) or (
+                "?" if p.source != "missing" else ("recognition missing" if en else "thiếu công nhận"))
             dec = f", {p.decision_number} ({p.decision_date})" if p.decision_number else ""
             flag = (" — MISSING RECOGNITION" if en else " — THIẾU CÔNG NHẬN") if p.missing_recognition else ""
             out.append((f"  {p.code} {p.name}: {st}{dec}{flag}" + (f" — {p.note}" if p.note else ""),
