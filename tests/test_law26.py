@@ -419,3 +419,15 @@ def test_facts_shared_between_shipped_rulesets_keep_one_label_and_unit():
         for f in lr.ruleset.facts:
             key = (f.label.vi, f.unit, f.type)
             assert seen.setdefault(f.id, key) == key, (lr.ruleset.id, f.id)
+
+
+def test_merged_commune_assessed_in_late_2025_uses_the_2021_2025_set(tmp_path):
+    d = yaml.safe_load(open(EX / "xa-dat-chuan.yaml", encoding="utf-8"))
+    d["assessment"] = {"date": dt.date(2025, 10, 1)}
+    d["merged_from"] = [{"code": "A", "name": "Xã A", "status": "advanced", "decision": DEC},
+                        {"code": "B", "name": "Xã B", "status": "standard", "decision": DEC}]
+    o = evaluate_file(write(tmp_path, "m.yaml", d))
+    assert (o.ruleset.id, o.merged.status) == ("vn-2021-2025", "standard")
+    d["assessment"] = {"date": dt.date(2025, 6, 30)}
+    p = ntm("evaluate", write(tmp_path, "n.yaml", d), check=2)
+    assert "before the merger took effect (2025-07-01)" in p.stderr

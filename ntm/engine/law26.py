@@ -202,6 +202,11 @@ def merged_out(inp, as_of: dt.date | None) -> out.MergedOut:
         raise NtmInputError.single(f"ruleset {rs.id} has no rule for merged communes", file=inp.dossier.path,
                                    line=inp.dossier.source.line_of(("merged_from",)), field="merged_from",
                                    hint="merged communes are judged by the 2026–2030 set (vn-2026-2030)")
+    if d.assessment.effective_date < mc.merged_on:
+        raise NtmInputError.single(f"merged_from is given, but the assessment ({d.assessment.effective_date}) is "
+                                   f"before the merger took effect ({mc.merged_on})", file=inp.dossier.path,
+                                   line=inp.dossier.source.line_of(("merged_from",)), field="merged_from",
+                                   hint="assess the former communes separately, or correct the assessment date")
     if len(d.merged_from) < 2:
         raise NtmInputError.single("a merged commune is formed from at least two communes", file=inp.dossier.path,
                                    line=inp.dossier.source.line_of(("merged_from",)), field="merged_from")
