@@ -202,7 +202,7 @@ def check_unit(ld: LoadedDossier, rs: Ruleset) -> list[Problem]:
     regions = [r.id for r in rs.regions]
     if u.region is None:
         if rs.commune_groups is None or u.level != "commune":
-            problems.append(Problem(f"the unit's {rs.region_kind.replace('_', ' ')} is not given", file=ld.path,
+            problems.append(Problem(f"the unit's {rs.region_kind.replace('_', ' ')} is required (unit.region)", file=ld.path,
                                     line=src.line_of(("unit",)), field="unit.region",
                                     expected="one of " + ", ".join(regions)))
     elif u.region not in regions:
