@@ -431,3 +431,8 @@ def test_merged_commune_assessed_in_late_2025_uses_the_2021_2025_set(tmp_path):
     d["assessment"] = {"date": dt.date(2025, 6, 30)}
     p = ntm("evaluate", write(tmp_path, "n.yaml", d), check=2)
     assert "before the merger took effect (2025-07-01)" in p.stderr
+
+
+def test_the_2026_case_overlay_is_the_example_overlay():
+    fixture = ROOT / "ntm" / "rulesets" / "vn-2026-2030" / "tests" / "overlays" / "tinh-minh-hoa-2026.yaml"
+    assert yaml.safe_load(fixture.read_text(encoding="utf-8")) == yaml.safe_load(open(OV26, encoding="utf-8"))
