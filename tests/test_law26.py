@@ -436,3 +436,10 @@ def test_merged_commune_assessed_in_late_2025_uses_the_2021_2025_set(tmp_path):
 def test_the_2026_case_overlay_is_the_example_overlay():
     fixture = ROOT / "ntm" / "rulesets" / "vn-2026-2030" / "tests" / "overlays" / "tinh-minh-hoa-2026.yaml"
     assert yaml.safe_load(fixture.read_text(encoding="utf-8")) == yaml.safe_load(open(OV26, encoding="utf-8"))
+
+
+def test_library_merge_is_what_the_cli_writes(tmp_path):
+    import ntm as lib
+
+    res = lib.merge(PARTS, code="M001", name="Xã Phú Bình (mới)", recognised=RECOGNISED[1::2], relative_to=MERGED)
+    assert res.dossier == yaml.safe_load((MERGED / "xa-moi.yaml").read_text(encoding="utf-8"))

@@ -25,11 +25,13 @@ def merge(
 ) -> None:
     """Lengths, counts and amounts add up; shares are recombined from their parts or weighted by the base the
     fact catalogue names; what cannot be combined is listed as needing the merged commune's own evidence."""
-    from ntm.criteria.merging import merge_dossiers, parse_recognised, to_yaml
+    import os
 
-    recs = [parse_recognised(r) for r in recognised]
-    res = merge_dossiers(parts, code=code, name=name, out_path=output, ruleset=ruleset,
-                         date=parse_date(date, "--date"), recognised=recs)
+    from ntm.api import merge as run
+    from ntm.criteria.merging import to_yaml
+
+    res = run(parts, code=code, name=name, ruleset=ruleset, date=parse_date(date, "--date"), recognised=recognised,
+              relative_to=os.path.dirname(os.path.abspath(output)))
     write_output(to_yaml(res, parts), output, force)
     typer.echo(f"{output}: {len(parts)} parts, {len(res.combined)} fact(s) combined"
                + (f" ({len(res.rounded)} rounded to 6 decimals)" if res.rounded else ""), err=True)
