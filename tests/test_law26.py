@@ -443,3 +443,18 @@ def test_library_merge_is_what_the_cli_writes(tmp_path):
 
     res = lib.merge(PARTS, code="M001", name="Xã Phú Bình (mới)", recognised=RECOGNISED[1::2], relative_to=MERGED)
     assert res.dossier == yaml.safe_load((MERGED / "xa-moi.yaml").read_text(encoding="utf-8"))
+
+
+def test_record_of_a_merged_commune_embeds_the_part_dossier_and_verifies(tmp_path):
+    import shutil
+
+    shutil.copy(EX / "xa-thieu-hai-tieu-chi.yaml", tmp_path / "cu.yaml")
+    parts = [{"code": "A", "name": "Xã A", "status": "model", "decision": DEC},
+             {"code": "99002", "name": "Xã cũ", "dossier": "cu.yaml"}]
+    d = write(tmp_path, "m.yaml", merged_doc(parts))
+    rec = tmp_path / "r.json"
+    ntm("evaluate", d, "--record", str(rec), "-f", "json", check=0)
+    (tmp_path / "cu.yaml").unlink()  # the record alone reproduces the decision
+    out = ntm("verify", str(rec))
+    assert out.returncode == 0 and "REPRODUCED" in out.stdout, out.stdout + out.stderr
+    assert json.loads(rec.read_text(encoding="utf-8"))["outcome"]["merged"]["status"] == "none"

@@ -74,7 +74,7 @@ def build(inputs, outcome: Outcome, *, as_of: dt.date | None = None, tier: str |
     dossier = embeddable(ld.source.data)
     communes = {}
     base = os.path.dirname(os.path.abspath(ld.path))
-    for ref in ld.dossier.communes:
+    for ref in [*ld.dossier.communes, *ld.dossier.merged_from]:  # a merged commune's parts too
         if ref.dossier is not None:
             communes[ref.dossier] = _embedded_file(os.path.join(base, ref.dossier))
     lr = inputs.ruleset
