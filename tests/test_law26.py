@@ -458,3 +458,13 @@ def test_record_of_a_merged_commune_embeds_the_part_dossier_and_verifies(tmp_pat
     out = ntm("verify", str(rec))
     assert out.returncode == 0 and "REPRODUCED" in out.stdout, out.stdout + out.stderr
     assert json.loads(rec.read_text(encoding="utf-8"))["outcome"]["merged"]["status"] == "none"
+
+
+def test_batch_of_2026_communes_places_each_group_without_a_region_column(tmp_path):
+    csv = tmp_path / "b.csv"
+    csv.write_text("mã xã,tên xã,ngày đánh giá,adjacent_existing_urban,oriented_to_urbanise,agriculture_share_pct,"
+                   "oriented_new_urban_area,ethnic_mountain_area\n"
+                   "X1,Xã Một,2026-06-30,không,không,40,không,3\nX2,Xã Hai,2026-06-30,có,có,40,không,0\n"
+                   "X3,Xã Ba,2026-06-30,không,không,40,không,0\n", encoding="utf-8")
+    doc = json.loads(ntm("batch", str(csv), "--no-isolation", "-f", "json", check=0).stdout)
+    assert [(u["code"], u["region"]) for u in doc["units"]] == [("X1", "G3"), ("X2", "G1"), ("X3", "G2")]
