@@ -61,6 +61,21 @@ def compile_groups(cg: CommuneGroups, order: tuple[str, ...]):
     return sideline.finish(b)
 
 
+_COMPILED: dict[tuple, tuple] = {}
+
+
+def _compiled(cg: CommuneGroups, order: tuple[str, ...]):
+    """Compile once per ruleset and order (identity-checked: a recycled id never matches)."""
+    hit = _COMPILED.get((id(cg), order))
+    if hit is not None and hit[0] is cg:
+        return hit[1]
+    if len(_COMPILED) >= 64:
+        _COMPILED.clear()
+    comp = compile_groups(cg, order)
+    _COMPILED[(id(cg), order)] = (cg, comp)
+    return comp
+
+
 def _holds(op: str, observed, value) -> bool:
     from fractions import Fraction
 
@@ -123,7 +138,7 @@ def decide(rs: Ruleset, obs: dict, stated: str | None, overlay=None, *, path: st
     cg = rs.commune_groups
     prec, source = precedence_for(rs, overlay)
     order = tuple(prec.order)
-    comp = compile_groups(cg, order)
+    comp = _compiled(cg, order)
     result = sideline.run(comp, sideline.evidence(list(comp.facts_used), obs))
     v = result.verdict
     matched = tuple(r.id for r in cg.rules if v.get(("grule", r.id)) == "matched")
