@@ -147,7 +147,7 @@ def test_record_of_a_2026_decision_verifies(tmp_path):
     rec = str(tmp_path / "r.json")
     ntm("evaluate", d, "--record", rec, "-f", "json", check=0)
     out = ntm("verify", rec)
-    assert out.returncode == 0 and "REPRODUCED" in out.stdout, out.stdout + out.stderr
+    assert out.returncode == 0 and "TÁI LẬP ĐÚNG" in out.stdout, out.stdout + out.stderr  # Vietnamese by default
     assert json.load(open(rec, encoding="utf-8"))["outcome"]["commune_group"]["group"] == "G3"
 
 
@@ -456,7 +456,7 @@ def test_record_of_a_merged_commune_embeds_the_part_dossier_and_verifies(tmp_pat
     ntm("evaluate", d, "--record", str(rec), "-f", "json", check=0)
     (tmp_path / "cu.yaml").unlink()  # the record alone reproduces the decision
     out = ntm("verify", str(rec))
-    assert out.returncode == 0 and "REPRODUCED" in out.stdout, out.stdout + out.stderr
+    assert out.returncode == 0 and "TÁI LẬP ĐÚNG" in out.stdout, out.stdout + out.stderr  # Vietnamese by default
     assert json.loads(rec.read_text(encoding="utf-8"))["outcome"]["merged"]["status"] == "none"
 
 
