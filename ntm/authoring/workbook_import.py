@@ -24,6 +24,7 @@ from ntm.criteria.validation import _EXPECT, _clean_loc
 from ntm.errors import NtmInputError, Problem, did_you_mean
 
 ERR = object()  # a cell that could not be read (its problem is recorded)
+VALUE_EXPECTED = "a number such as 80 or 13.9, Đạt (met / not met), or — (the text gives no number)"
 
 SHEET_OF = {"documents": L.SHEET_DOCS, "versions": L.SHEET_VERSIONS, "regions": L.SHEET_REGIONS,
             "unit_flags": L.SHEET_FLAGS, "region_rules": L.SHEET_RULES, "facts": L.SHEET_FACTS,
@@ -44,6 +45,7 @@ class Ctx:
     cells: dict = field(default_factory=dict)  # data location -> "Sheet!C12"
     reported: set = field(default_factory=set)  # data locations with a problem already
     bad_cells: set = field(default_factory=set)
+    structural: bool = False  # a sheet or column is missing: cross-references would only repeat it
     today: dt.date = field(default_factory=dt.date.today)
 
     def err(self, where: str, msg: str, expected: str | None = None, hint: str | None = None,
@@ -96,8 +98,9 @@ def read_table(ctx: Ctx, wb, sheet: str, cols: list[L.Col], dynamic=None, option
     """The rows of a sheet, by header (columns may be moved). Unknown and missing headers are problems."""
     if sheet not in wb.sheetnames:
         ctx.err(f"{sheet}!A1", f"the sheet '{sheet}' is missing from the workbook",
-                expected="the sheets the export writes: " + ", ".join(s for s in wb.sheetnames) + f", {sheet}",
-                hint="copy it back from the exported workbook")
+                expected=f"a sheet named '{sheet}', as the export writes it",
+                hint="copy it back from the exported workbook (a renamed sheet is not recognised)")
+        ctx.structural = True
         return None
     ws = wb[sheet]
     known = {_norm(c.header): c for c in cols}
@@ -120,10 +123,14 @@ def read_table(ctx: Ctx, wb, sheet: str, cols: list[L.Col], dynamic=None, option
             continue
         found[col.key] = i
         colmap[i] = col
-    for c in cols:
-        if c.key not in found and c.key not in optional:
-            ctx.err(f"{sheet}!A1", f"column \"{c.header}\" is missing", expected="every column the export writes",
-                    hint="a renamed header is not recognised: restore its name")
+    lost = [c for c in cols if c.key not in found and c.key not in optional]
+    for c in lost:
+        ctx.err(f"{sheet}!A1", f"column \"{c.header}\" is missing", expected="every column the export writes",
+                hint="a renamed header is not recognised: restore its name (the sheet's rows are read once "
+                     "its columns are all there)")
+    if lost:
+        ctx.structural = True
+        return None
     rows = []
     for r, values in enumerate(ws.iter_rows(min_row=2, values_only=True), 2):
         vals, addr = {}, {}
@@ -235,7 +242,7 @@ def read_value(ctx: Ctx, where: str, v):
     if isinstance(v, (int, float)):
         return v
     if isinstance(v, (dt.date, dt.datetime)):
-        ctx.err(where, f"\"{_as_text(v)}\" is a date, not a number", expected=L.VALUE_HINT)
+        ctx.err(where, f"\"{_as_text(v)}\" is a date, not a number", expected=VALUE_EXPECTED)
         return ERR
     t = str(v).strip()
     low = t.casefold()
@@ -253,7 +260,7 @@ def read_value(ctx: Ctx, where: str, v):
         hint = "write only the number; the comparison goes in column So sánh"
     elif "%" in t:
         hint = "write the number without %"
-    ctx.err(where, f"\"{t}\" is not a number", expected=L.VALUE_HINT, hint=hint)
+    ctx.err(where, f"\"{t}\" is not a number", expected=VALUE_EXPECTED, hint=hint)
     return ERR
 
 
@@ -288,12 +295,28 @@ def build(ctx: Ctx, row: TRow, cols: list[L.Col], loc: tuple, mapping: dict[str,
             continue
         ctx.cells[loc + tuple(path.split("."))] = row.addr[c.key]
         v = read_cell(ctx, row, c)
-        if v is not None and v is not ERR:
+        if v is ERR:
+            v = stand_in(c, path)
+            if path.startswith("range.") and d.get("type") == "percent":
+                v = 0 if path == "range.min" else 100
+        if v is not None:
             _set(d, path, v)
     ctx.cells.setdefault(loc, row.addr[cols[0].key])
     if extra:
         _merge_extra(ctx, row.addr.get("extra", "?"), d, extra)
     return d
+
+
+def stand_in(col: L.Col, path: str):
+    """A valid value put in place of an unreadable cell (its problem is already recorded, and problems found at
+    that cell later are not reported), so the rest of the workbook can still be checked in the same run."""
+    if col.kind == "choice":
+        return next(iter(L.VOCAB[col.vocab]))
+    if path == "range.min":
+        return -10**15
+    if path == "range.max":
+        return 10**15
+    return None
 
 
 def _extra(ctx: Ctx, row: TRow) -> dict:
@@ -599,7 +622,9 @@ def indicator_rows(ctx: Ctx, rows: list[TRow], cols: list[L.Col], regions: list[
             if kind == "indicator":
                 for ck, path in COND_MAP.items():
                     v = read_cell(ctx, tr, by_key[ck])
-                    if v is not None and v is not ERR:
+                    if v is ERR:
+                        v = stand_in(by_key[ck], path)
+                    if v is not None:
                         _set(cr.cells, path, v)
             conds.append(cr)
         else:
@@ -919,14 +944,30 @@ def _validated(ctx: Ctx, imp: Imported, model, data: dict) -> Imported:
             msg, expected = _schema_problem(err)
             ctx.at(loc, msg, expected)
         obj = None
-    if obj is not None and model is Ruleset:
+    if obj is not None and model is Ruleset and not ctx.structural:
         for loc, msg in consistency_errors(obj):
             ctx.at(loc, msg)
     if ctx.problems:
-        raise NtmInputError(ctx.problems)
+        raise NtmInputError(sorted_problems(ctx.problems))
     imp.model = obj
     imp.cells = ctx.cells
     return imp
+
+
+SHEET_ORDER = [L.SHEET_INFO, L.SHEET_DOCS, L.SHEET_VERSIONS, L.SHEET_REGIONS, L.SHEET_GROUPS, L.SHEET_FLAGS,
+               L.SHEET_RULES, L.SHEET_FACTS, L.SHEET_TIERS, L.SHEET_INDICATORS]
+
+
+def sorted_problems(problems: list[Problem]) -> list[Problem]:
+    """In workbook order: sheet by sheet, row by row, left to right."""
+    from openpyxl.utils import column_index_from_string
+
+    def key(p: Problem):
+        sheet, _, cell = (p.field or "").partition("!")
+        m = re.match(r"^([A-Z]+)(\d+)$", cell)
+        order = SHEET_ORDER.index(sheet) if sheet in SHEET_ORDER else len(SHEET_ORDER)
+        return (order, int(m.group(2)) if m else 0, column_index_from_string(m.group(1)) if m else 0)
+    return sorted(problems, key=key)
 
 
 _TOKEN = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
