@@ -195,6 +195,10 @@ def _lines(text, width: float) -> int:
     return sum(max(1, -(-len(part) // per)) for part in str(text).split("\n"))
 
 
+_ALIGN = {(w, centre): Alignment(wrap_text=w, vertical="top", horizontal="center" if centre else None)
+          for w in (True, False) for centre in (True, False)}
+
+
 def _wraps(col: L.Col) -> bool:
     return col.kind in ("text", "yaml", "flags_any", "list") or col.width >= 20
 
@@ -210,8 +214,7 @@ def _write_rows(ws, cols: list[L.Col], rows: list[dict], styles: list[dict] | No
             v = row.get(col.key)
             c = ws.cell(row=r, column=i, value=v)
             c.font = BODY_FONT
-            c.alignment = Alignment(wrap_text=_wraps(col), vertical="top",
-                                    horizontal="center" if col.kind == "value" else None)
+            c.alignment = _ALIGN[(_wraps(col), col.kind == "value")]
             if col.kind in ("text", "id", "list", "flags_any", "yaml", "ref", "value") or col.kind == "choice":
                 c.number_format = "@"
             if col.kind == "date":
@@ -610,12 +613,12 @@ def export(ruleset: str | None, out: str, overlay: str | None = None, force: boo
     from ntm.authoring.workbook_import import read_workbook
     from ntm.errors import NtmInputError
 
-    kind, model, base = load_for_export(ruleset, overlay)
-    wb = ruleset_workbook(model) if kind == "ruleset" else overlay_workbook(model, base)
-    if os.path.exists(out) and not force:
-        raise NtmInputError.single("file exists; not overwriting it", file=out, hint="use --force to replace it")
     if os.path.isdir(out):
         raise NtmInputError.single("is a folder; give a file name", file=out)
+    if os.path.exists(out) and not force:
+        raise NtmInputError.single("file exists; not overwriting it", file=out, hint="use --force to replace it")
+    kind, model, base = load_for_export(ruleset, overlay)
+    wb = ruleset_workbook(model) if kind == "ruleset" else overlay_workbook(model, base)
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(out)), prefix=".ntm-export-", suffix=".xlsx")
     os.close(fd)
     try:

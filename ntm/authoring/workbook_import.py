@@ -738,7 +738,7 @@ def open_workbook(path: str):
     import openpyxl
 
     try:
-        return openpyxl.load_workbook(path, data_only=True)
+        return openpyxl.load_workbook(path, data_only=True, read_only=True)
     except FileNotFoundError:
         raise NtmInputError.single("no such file", file=path) from None
     except (zipfile.BadZipFile, OSError, KeyError, ValueError) as e:
@@ -760,11 +760,13 @@ def workbook_kind(wb) -> str:
 
 def read_workbook(path: str, today: dt.date | None = None) -> Imported:
     wb = open_workbook(path)
-    ctx = Ctx(today=today or dt.date.today())
-    kind = workbook_kind(wb)
-    if kind == L.KIND_OVERLAY:
-        return _read_overlay(ctx, wb)
-    return _read_ruleset(ctx, wb)
+    try:
+        ctx = Ctx(today=today or dt.date.today())
+        if workbook_kind(wb) == L.KIND_OVERLAY:
+            return _read_overlay(ctx, wb)
+        return _read_ruleset(ctx, wb)
+    finally:
+        wb.close()  # read-only mode keeps the file open until closed
 
 
 def _info_data(ctx: Ctx, info: dict, top: tuple) -> dict:
@@ -986,16 +988,20 @@ def loc_of(path: str) -> tuple:
     return tuple(out)
 
 
+def check_target(out: str, force: bool) -> None:
+    if os.path.isdir(out):
+        raise NtmInputError.single("is a folder; give a file name", file=out)
+    if os.path.exists(out) and not force:
+        raise NtmInputError.single("file exists; not overwriting it", file=out, hint="use --force to replace it")
+
+
 def write_yaml(imp: Imported, source: str, out: str, force: bool = False) -> list[str]:
     """Write the imported ruleset or overlay to `out` once `ntm rulesets check` passes on it; return the warnings.
 
     The YAML goes to a temporary file beside `out`, is checked there, and replaces nothing until it passes."""
     from ntm.criteria.check import check
 
-    if os.path.exists(out) and not force:
-        raise NtmInputError.single("file exists; not overwriting it", file=out, hint="use --force to replace it")
-    if os.path.isdir(out):
-        raise NtmInputError.single("is a folder; give a file name", file=out)
+    check_target(out, force)
     header = (f"Imported by `ntm rulesets import` from {os.path.basename(source)}.\n"
               "Edit the workbook and import again rather than editing this file by hand.")
     text = to_yaml(imp.model, header)

@@ -210,8 +210,9 @@ def rulesets_import(
     reported at its cell (sheet!cell: what is wrong (expected ...)), all at once, exit 2, and nothing is written.
     A value marked verified must name its source (document, item, page or URL), who verified it and when."""
     from ntm.authoring.content import content_hash
-    from ntm.authoring.workbook_import import read_workbook, write_yaml
+    from ntm.authoring.workbook_import import check_target, read_workbook, write_yaml
 
+    check_target(output, force)
     imp = read_workbook(workbook)
     warnings = write_yaml(imp, workbook, output, force)
     for w in warnings:
