@@ -41,6 +41,8 @@ class SchemaKind(str, enum.Enum):
     dossier = "dossier"
     overlay = "overlay"
     outcome = "outcome"
+    whatif = "whatif"
+    plan = "plan"
 
 
 def console() -> Console:

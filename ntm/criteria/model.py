@@ -279,9 +279,27 @@ class Tier(Strict):
     note: Text | None = None
 
 
+class Band(Strict):
+    """One published band of "criteria met" (e.g. 15-18 of 19): min..max inclusive, max None = no limit."""
+
+    id: Annotated[StrictStr, Field(min_length=1, max_length=20)]
+    min: Annotated[StrictInt, Field(ge=0)]
+    max: Annotated[StrictInt, Field(ge=0)] | None = None
+
+
+class CriteriaBands(Strict):
+    """How provinces group units by the number of criteria of `tier` they meet (province reports count them).
+    Without it a batch counts each number of criteria separately (no grouping the law does not state)."""
+
+    tier: Annotated[StrictStr, Field(pattern=SNAKE)]
+    bands: Annotated[list[Band], Field(min_length=1)]
+    note: Text | None = None
+
+
 class LevelSet(Strict):
     level: Level
     tiers: Annotated[list[Tier], Field(min_length=1)]
+    criteria_bands: CriteriaBands | None = None
 
 
 class Region(Strict):
@@ -385,6 +403,33 @@ def numeric_thresholds_by_fact(rs: "Ruleset") -> dict[str, list[Decimal]]:
     return {k: sorted(v) for k, v in out.items()}
 
 
+def _band_errors(ls: "LevelSet", loc: tuple) -> list[tuple[tuple, str]]:
+    """Bands name a tier of the level and cover 0..(its number of criteria) once each, in descending order."""
+    cb = ls.criteria_bands
+    if cb is None:
+        return []
+    tier = next((t for t in ls.tiers if t.id == cb.tier), None)
+    if tier is None:
+        return [(loc + ("tier",), f"criteria_bands.tier '{cb.tier}' is not a tier of level {ls.level}")]
+    n = len(tier.criteria)
+    errs, covered = [], []
+    for bi, b in enumerate(cb.bands):
+        hi = n if b.max is None else b.max
+        if hi < b.min:
+            errs.append((loc + ("bands", bi), f"band '{b.id}' has max {b.max} below min {b.min}"))
+        covered.extend(range(b.min, min(hi, n) + 1))
+    for bi, d in _dupes([b.id for b in cb.bands]):
+        errs.append((loc + ("bands", bi, "id"), f"band '{d}' is defined twice"))
+    if not errs and sorted(covered) != list(range(n + 1)):
+        twice = sorted({k for k in covered if covered.count(k) > 1})
+        gaps = [k for k in range(n + 1) if k not in covered]
+        errs.append((loc + ("bands",), f"bands must cover 0..{n} criteria of tier '{cb.tier}' exactly once"
+                     + (f"; not covered: {gaps}" if gaps else "") + (f"; covered twice: {twice}" if twice else "")))
+    if not errs and [b.min for b in cb.bands] != sorted((b.min for b in cb.bands), reverse=True):
+        errs.append((loc + ("bands",), "list the bands from the most criteria to the fewest"))
+    return errs
+
+
 def consistency_errors(rs: Ruleset) -> list[tuple[tuple, str]]:
     """Cross-reference checks a schema cannot express: unknown ids, duplicates, cycles, type mismatches.
 
@@ -419,6 +464,7 @@ def consistency_errors(rs: Ruleset) -> list[tuple[tuple, str]]:
     all_tiers: dict[str, Tier] = {}
     level_tiers: dict[tuple[str, str], Tier] = {}
     for li, ls in enumerate(rs.levels):
+        errs.extend(_band_errors(ls, ("levels", li, "criteria_bands")))
         tier_ids = [t.id for t in ls.tiers]
         for ti, d in _dupes(tier_ids):
             errs.append((("levels", li, "tiers", ti, "id"), f"tier '{d}' is defined twice"))

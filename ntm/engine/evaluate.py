@@ -40,7 +40,13 @@ def gather(dossier_path: str, ruleset: str | None = None, overlay: str | None = 
            as_of: dt.date | None = None) -> Inputs:
     """Read a dossier and pick the rules: an explicit ruleset, the dossier's own, or the one in force on the
     as-of date (default: the assessment date)."""
-    ld = load_dossier(dossier_path)
+    return gather_loaded(load_dossier(dossier_path), ruleset, overlay, as_of)
+
+
+def gather_loaded(ld: LoadedDossier, ruleset: str | None = None, overlay=None,
+                  as_of: dt.date | None = None) -> Inputs:
+    """`gather` for a dossier already read (from a file or from memory). `overlay` is a path, or a function
+    that loads the overlay for the chosen ruleset (in-memory overlays)."""
     d = ld.dossier
     ref = ruleset or d.ruleset
     if ref:
@@ -55,7 +61,10 @@ def gather(dossier_path: str, ruleset: str | None = None, overlay: str | None = 
                 else:
                     p.field = "--as-of"
             raise
-    lo = load_overlay(overlay, lr.ruleset) if overlay else None
+    if callable(overlay):
+        lo = overlay(lr.ruleset)
+    else:
+        lo = load_overlay(overlay, lr.ruleset) if overlay else None
     if lo is not None and (lo.overlay.facts or lo.overlay.indicators):
         from ntm.criteria.loader import LoadedRuleset
         from ntm.criteria.overlay import merge
@@ -93,7 +102,7 @@ def district_communes(inp: Inputs, as_of: dt.date | None) -> tuple[list[out.Comm
         seen.add(ref.code)
         if ref.dossier is not None:
             path = os.path.join(base, ref.dossier)
-            cin = gather(path, inp.ruleset.path, inp.overlay.path if inp.overlay else None)
+            cin = gather(path, inp.ruleset.path, (lambda _rs, lo=inp.overlay: lo) if inp.overlay else None)
             cu = cin.dossier.dossier.unit
             if cu.level != "commune" or cu.code != ref.code:
                 raise NtmInputError.single(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 from ntm.criteria.dossier import Observation
@@ -83,12 +84,19 @@ def compiled_for(res: Resolved) -> tuple[Compiled, Ruleset]:
     return comp, rs
 
 
+# The compiled-ruleset cache and each ruleset's action holder are shared by every caller of this process:
+# one evaluation at a time (the C engine holds the GIL throughout, so threads lose no parallelism), and a
+# ruleset is never closed by the cache while another thread's evaluation runs on it.
+_ENGINE_LOCK = threading.RLock()
+
+
 def run_engine(res: Resolved, obs: dict[str, Observation]) -> EngineRun:
-    comp, rs = compiled_for(res)
-    state = {"trace": [], "verdict": {}, "derived": set()}
-    rs.holder["state"] = state
-    try:
-        rs.run(evidence_facts(comp, obs), max_actions=4 * len(comp.definition) + 16)
-    finally:
-        rs.holder.pop("state", None)
+    with _ENGINE_LOCK:
+        comp, rs = compiled_for(res)
+        state = {"trace": [], "verdict": {}, "derived": set()}
+        rs.holder["state"] = state
+        try:
+            rs.run(evidence_facts(comp, obs), max_actions=4 * len(comp.definition) + 16)
+        finally:
+            rs.holder.pop("state", None)
     return EngineRun(state["verdict"], tuple(state["trace"]), comp.sha256, len(comp.definition))
