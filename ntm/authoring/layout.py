@@ -240,6 +240,8 @@ RULESET_INFO = [
     ("note.en", "Ghi chú (en)", "text"),
     ("extra", "YAML bổ sung", "yaml"),
 ]
+LEVEL_KEY = "level:"  # information rows "level:commune" hold a level's own fields as YAML
+
 OVERLAY_INFO = [
     ("kind", "Loại sổ", "choice:ruleset_kind"),
     ("id", "Mã lớp bổ sung", "id"),

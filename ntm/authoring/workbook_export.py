@@ -259,6 +259,8 @@ def _info_sheet(wb, spec, values: dict, rest: dict) -> None:
         v = values.get(key)
         if key == "extra":
             v = yaml_text(rest)
+        elif kind == "yaml":
+            v = yaml_text(v)
         elif kind.startswith("choice:") and v is not None:
             v = L.to_word(kind.split(":", 1)[1], v)
         c = ws.cell(row=r, column=3, value=v)
@@ -437,7 +439,13 @@ def ruleset_workbook(rs: Ruleset) -> Workbook:
                        skip=("documents", "versions", "regions", "unit_flags", "region_rules", "facts", "levels"))
     info["kind"] = L.KIND_RULESET
     info["region_kind"] = rs.region_kind
-    _info_sheet(wb, L.RULESET_INFO, info, rest)
+    spec = list(L.RULESET_INFO)
+    for ls in rs.levels:  # a level's own fields (criteria_bands, ...): YAML on the information sheet
+        _, lrest = split(ls, {}, skip=("level", "tiers"))
+        if lrest:
+            spec.append((L.LEVEL_KEY + ls.level, f"Cấp {ls.level}: YAML bổ sung", "yaml"))
+            info[L.LEVEL_KEY + ls.level] = lrest
+    _info_sheet(wb, spec, info, rest)
     region_sheet = L.SHEET_GROUPS if rs.region_kind == "commune_group" else L.SHEET_REGIONS
     docs = _ref(L.SHEET_DOCS, 1)
     facts = _ref(L.SHEET_FACTS, 1)

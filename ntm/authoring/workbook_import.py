@@ -350,6 +350,8 @@ def info_sheet(ctx: Ctx, wb, spec) -> dict | None:
             continue
         key = str(key).strip()
         where = f"{L.SHEET_INFO}!C{r}"
+        if key.startswith(L.LEVEL_KEY) and L.LEVEL_KEY + "extra" not in kinds and spec is L.RULESET_INFO:
+            kinds[key] = "yaml"
         if key not in kinds:
             ctx.err(f"{L.SHEET_INFO}!A{r}", f"unknown field \"{key}\"", expected="one of " + ", ".join(kinds),
                     hint=did_you_mean(key, kinds))
@@ -772,7 +774,7 @@ def read_workbook(path: str, today: dt.date | None = None) -> Imported:
 def _info_data(ctx: Ctx, info: dict, top: tuple) -> dict:
     d: dict = {}
     for k, v in info.items():
-        if k in ("kind", "extra"):
+        if k in ("kind", "extra") or k.startswith(L.LEVEL_KEY):
             continue
         _set(d, k, v)
         ctx.cells[top + tuple(k.split("."))] = ctx.cells[("info", k)]
@@ -822,6 +824,19 @@ def _read_ruleset(ctx: Ctx, wb) -> Imported:
         if isinstance(t.get("id"), str):
             tier_at.setdefault((lv, t["id"]), (li, ti))
     data["levels"] = levels
+    for key, extra in info.items():
+        if not key.startswith(L.LEVEL_KEY):
+            continue
+        lv = key[len(L.LEVEL_KEY):]
+        li = next((i for i, x in enumerate(levels) if x["level"] == lv), None)
+        where = ctx.cells[("info", key)]
+        if li is None:
+            ctx.err(where, f"level '{lv}' has no tier on sheet {L.SHEET_TIERS}",
+                    expected="one of " + ", ".join(x["level"] for x in levels))
+            continue
+        for k in extra:
+            ctx.cells[("levels", li, k)] = where
+        _merge_extra(ctx, where, levels[li], extra)
     cols, dynamic = _ind_columns(regions, region_kind, overlay=False)
     rows = read_table(ctx, wb, L.SHEET_INDICATORS, cols, dynamic)
     if rows is not None:
