@@ -160,6 +160,7 @@ def _odd_ruleset(tmp_path) -> str:
                "verified_by": "A", "verified_on": dt.date(2026, 1, 2)})
     th.pop("note", None)
     data["facts"][0]["description"] = {"vi": "mô tả\nhai dòng", "en": "two\nlines"}
+    data["facts"][1]["unit"] = "=SUM(A1:A2)"  # text that looks like a formula stays text
     p = tmp_path / "odd.yaml"
     p.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return str(p)
@@ -195,6 +196,42 @@ def test_round_trip_after_libreoffice_resave(book21, tmp_path):
     rs = load_ruleset_file(shipped_paths()["vn-2021-2025"]).ruleset
     assert content_hash(read_workbook(str(out / os.path.basename(book21))).model) == content_hash(rs)
     assert content_hash(read_workbook(str(out / "ov.xlsx")).model) == content_hash(_overlay_model(OVERLAYS[0]))
+
+
+def test_worked_example_script(book21, tmp_path):
+    """examples/authoring/verify_two_values.py edits the workbook as a person would; the import takes it."""
+    src = fresh(book21, tmp_path)
+    out = str(tmp_path / "v.xlsx")
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "authoring", "verify_two_values.py"), src, out],
+                       capture_output=True, text=True, env=_env(tmp_path), timeout=120)
+    assert r.returncode == 0, r.stderr
+    rs = read_workbook(out).model
+    got = {}
+    for c in rs.levels[0].tiers[0].criteria:
+        for ind in c.indicators:
+            th = ind.conditions[0].threshold
+            if th.status == "verified" and th.verified_by:
+                got[ind.code] = (th.value, th.verified_by, th.source.render())
+    assert got == {"12.1": (96, "Nguyễn Văn Minh Họa (ví dụ)", "318/QĐ-TTg, mục 12.1, tr. 7"),
+                   "15.1": (95, "Nguyễn Văn Minh Họa (ví dụ)", "318/QĐ-TTg, mục 15.1, tr. 9")}
+
+
+def test_overlay_source_must_be_a_listed_document(tmp_path):
+    book = str(tmp_path / "o.xlsx")
+    export(None, book, overlay=OVERLAYS[0])
+    s = Sheet(book)
+    r = next(r for r in range(2, s.ws.max_row + 1) if s.get(r, "Mã chỉ tiêu") == "15.1")
+    s.set(r, "Tình trạng", "đã đối chiếu")
+    s.set(r, "Nguồn: văn bản", "77/QĐ-UBND")
+    s.set(r, "Nguồn: mục", "15.1")
+    s.set(r, "Nguồn: URL", "https://example.invalid/77")
+    s.set(r, "Người đối chiếu", "B")
+    s.set(r, "Ngày đối chiếu", dt.date(2026, 1, 5))
+    s.save()
+    with pytest.raises(NtmInputError) as e:
+        read_workbook(book)
+    assert problems(e.value) == [f"{s.addr(r, 'Nguồn: văn bản')}: unknown document '77/QĐ-UBND' — "
+                                 f"list it on sheet {L.SHEET_DOCS}"]
 
 
 # ---- through the command line ------------------------------------------------------------------------------

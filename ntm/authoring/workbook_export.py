@@ -213,6 +213,8 @@ def _write_rows(ws, cols: list[L.Col], rows: list[dict], styles: list[dict] | No
         for i, col in enumerate(cols, 1):
             v = row.get(col.key)
             c = ws.cell(row=r, column=i, value=v)
+            if c.data_type == "f":
+                c.data_type = "s"  # text that starts with "=" stays text, never a formula
             c.font = BODY_FONT
             c.alignment = _ALIGN[(_wraps(col), col.kind == "value")]
             if col.kind in ("text", "id", "list", "flags_any", "yaml", "ref", "value") or col.kind == "choice":
@@ -264,6 +266,8 @@ def _info_sheet(wb, spec, values: dict, rest: dict) -> None:
         elif kind.startswith("choice:") and v is not None:
             v = L.to_word(kind.split(":", 1)[1], v)
         c = ws.cell(row=r, column=3, value=v)
+        if c.data_type == "f":
+            c.data_type = "s"
         c.font = BODY_FONT
         c.alignment = Alignment(wrap_text=True, vertical="top")
         c.number_format = "yyyy-mm-dd" if kind == "date" else "@"

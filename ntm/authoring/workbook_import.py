@@ -676,6 +676,14 @@ def finish_indicator(ctx: Ctx, g: dict, loc: tuple, regions: list[str]) -> dict:
     for k, cr in enumerate(g["conds"]):
         cloc = loc + ("conditions", k)
         c = dict(cr.cells)
+        for key, word in (("fact", "the fact it tests (an id on sheet Chỉ số)"),
+                          ("op", "one of " + ", ".join(L.vocab_words("op")))):
+            if key not in c and key not in (_extra(ctx, cr.first) if k else extra).get("condition", {}):
+                where = cr.first.addr["fact" if key == "fact" else "op"]
+                if where not in ctx.bad_cells:
+                    ctx.err(where, f"condition {cr.number} of {g['keys']['code']} has no "
+                            + ("fact" if key == "fact" else "comparison"), expected=word)
+                c[key] = ">=" if key == "op" else "fact_not_given"  # stand-in: keeps the rest checkable
         for ck, path in COND_MAP.items():
             ctx.cells[cloc + tuple(path.split("."))] = cr.first.addr[ck]
         ctx.cells[cloc] = cr.first.addr["cond"]
@@ -952,6 +960,18 @@ def _schema_problem(e: dict) -> tuple[str, str | None]:
     return msg, expected
 
 
+def _overlay_sources(ctx: Ctx, ov, base: Ruleset) -> None:
+    """A verified value's source must be a document the overlay or its base ruleset lists."""
+    from ntm.criteria.model import _walk_thresholds
+
+    docs = {d.id for d in base.documents} | {d.id for d in ov.overlay.documents}
+    for i, o in enumerate(ov.thresholds):
+        for tloc, th in _walk_thresholds(o.threshold, ("thresholds", i, "threshold")):
+            if th.source is not None and th.source.document not in docs:
+                ctx.at(tloc + ("source", "document"), f"unknown document '{th.source.document}'",
+                       hint=did_you_mean(th.source.document, docs) or f"list it on sheet {L.SHEET_DOCS}")
+
+
 def _validated(ctx: Ctx, imp: Imported, model, data: dict) -> Imported:
     try:
         obj = model.model_validate(data)
@@ -962,8 +982,12 @@ def _validated(ctx: Ctx, imp: Imported, model, data: dict) -> Imported:
             ctx.at(loc, msg, expected)
         obj = None
     if obj is not None and model is Ruleset and not ctx.structural:
+        from ntm.criteria.check import _hint
+
         for loc, msg in consistency_errors(obj):
-            ctx.at(loc, msg)
+            ctx.at(loc, msg, hint=_hint(obj, msg))
+    if obj is not None and model is not Ruleset and imp.base is not None:
+        _overlay_sources(ctx, obj, imp.base)
     if ctx.problems:
         raise NtmInputError(sorted_problems(ctx.problems))
     imp.model = obj
