@@ -234,6 +234,22 @@ def test_overlay_source_must_be_a_listed_document(tmp_path):
                                  f"list it on sheet {L.SHEET_DOCS}"]
 
 
+def test_overlay_rows_show_the_national_indicator_read_only(tmp_path):
+    book = str(tmp_path / "o.xlsx")
+    export(None, book, overlay=OVERLAYS[0])
+    s = Sheet(book)
+    r = next(r for r in range(2, s.ws.max_row + 1) if s.get(r, "Mã chỉ tiêu") == "15.1")
+    assert s.get(r, "Loại dòng") == "sửa ngưỡng"
+    assert s.get(r, "Chỉ số") == "health_insurance_pct" and s.get(r, "Nội dung chỉ tiêu").startswith("Tỷ lệ")
+    assert s.get(r, "Mọi vùng") == 95
+    s.set(r, "Chỉ số", "other_fact")
+    s.save()
+    with pytest.raises(NtmInputError) as e:
+        read_workbook(book)
+    assert problems(e.value)[0].startswith(f"{s.addr(r, 'Chỉ số')}: an overlay cannot change the national fact "
+                                           "of standard 15.1; this cell only shows it")
+
+
 # ---- through the command line ------------------------------------------------------------------------------
 
 def test_cli_export_import_check_diff_evaluate(tmp_path):

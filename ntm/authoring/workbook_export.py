@@ -224,6 +224,8 @@ def _write_rows(ws, cols: list[L.Col], rows: list[dict], styles: list[dict] | No
             fill = style.get(col.key)
             if fill is not None:
                 c.fill = fill
+            if col.key in style.get("_soft", ()):
+                c.font = SOFT_FONT
             if style.get("_top"):
                 c.border = TOP
 
@@ -408,6 +410,8 @@ def _styles(rows: list[dict], cols: list[L.Col]) -> list[dict]:
             elif c.key in prov:
                 st[c.key] = PROV_FILL
         st["_top"] = row.pop("_top", False)
+        if row.get("kind") == L.to_word("row_kind", "threshold"):
+            st["_soft"] = REFERENCE_KEYS
         out.append(st)
     return out
 
@@ -524,13 +528,18 @@ def overlay_workbook(ov, base: Ruleset) -> Workbook:
         cells, orest = split(o, OVR_MAP, skip=("threshold", "condition"))
         cells["level"] = o.level
         head = {k: v for k, v in cells.items() if k.startswith("citation.")}
+        shown = national_reference(base, o)  # what the override changes, shown (not editable) beside it
+        head.update({k: v for k, v in shown.items() if k not in ("fact", "op", "criterion")})
         rows_ = rows_of(o.threshold)
         extra = {"override": orest} if orest else {}
         if rows_ is None:
             rows_ = [None]
             extra["threshold"] = o.threshold.model_dump(mode="python", by_alias=True, exclude_defaults=True)
         for i, row in enumerate(rows_):
-            r = {"kind": "threshold", "level": o.level, "tier": o.tier, "code": o.indicator, "cond": o.condition + 1}
+            r = {"kind": "threshold", "level": o.level, "tier": o.tier, "code": o.indicator, "cond": o.condition + 1,
+                 "criterion": shown.get("criterion")}
+            if i == 0 and shown:
+                r["fact"], r["op"] = shown["fact"], L.to_word("op", shown["op"])
             if row is not None:
                 r.update(_row_cells(row, o.level, o.tier, o.indicator, o.condition, None, None, region_ids))
             if i == 0:
@@ -559,6 +568,25 @@ def overlay_workbook(ov, base: Ruleset) -> Workbook:
     _indicator_sheet(wb, cols, rows, {"fact": facts, "applies_if": facts, "citation.document": docs,
                                       "source.document": docs})
     return wb
+
+
+REFERENCE_KEYS = ("criterion", "criterion.vi", "criterion.en", "label.vi", "label.en", "unit", "fact", "op")
+
+
+def national_reference(base: Ruleset, o) -> dict:
+    """The national indicator a threshold override changes: criterion, wording, unit, fact and comparison."""
+    ls = base.level(o.level)
+    for t in (ls.tiers if ls else []):
+        if t.id != o.tier:
+            continue
+        for c in t.criteria:
+            for ind in c.indicators:
+                if ind.code == o.indicator and o.condition < len(ind.conditions):
+                    cond = ind.conditions[o.condition]
+                    return {"criterion": c.number, "criterion.vi": c.name.vi, "criterion.en": c.name.en,
+                            "label.vi": ind.label.vi, "label.en": ind.label.en, "unit": ind.unit,
+                            "fact": cond.fact, "op": cond.op}
+    return {}
 
 
 def save(wb: Workbook, path: str, force: bool = False) -> None:

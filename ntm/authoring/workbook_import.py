@@ -45,6 +45,7 @@ class Ctx:
     cells: dict = field(default_factory=dict)  # data location -> "Sheet!C12"
     reported: set = field(default_factory=set)  # data locations with a problem already
     bad_cells: set = field(default_factory=set)
+    base: object = None  # an overlay's base ruleset
     structural: bool = False  # a sheet or column is missing: cross-references would only repeat it
     today: dt.date = field(default_factory=dt.date.today)
 
@@ -667,6 +668,7 @@ def finish_indicator(ctx: Ctx, g: dict, loc: tuple, regions: list[str]) -> dict:
             ctx.err(tr.addr["cond"], "a threshold override changes one condition; this row names another",
                     expected=f"condition {g['keys']['cond']} on every row of the override, or a new override")
         cr = g["conds"][0]
+        _same_as_national(ctx, g, cr)
         o["threshold"] = _threshold(ctx, cr, loc + ("threshold",), extra.get("threshold"), first, regions, g)
         _merge_extra(ctx, first.addr["extra"], o, extra.get("override", {}))
         _unknown_extra(ctx, first, extra, {"override", "threshold"})
@@ -700,6 +702,39 @@ def finish_indicator(ctx: Ctx, g: dict, loc: tuple, regions: list[str]) -> dict:
     _merge_extra(ctx, first.addr["extra"], ind, extra.get("indicator", {}))
     _unknown_extra(ctx, first, extra, {"criterion", "indicator", "condition", "threshold", "addition"})
     return ind
+
+
+def _same_as_national(ctx: Ctx, g: dict, cr: CondRows) -> None:
+    """On an override row the national wording, fact and comparison are shown for reference: they cannot change."""
+    from ntm.authoring.workbook_export import REFERENCE_KEYS, national_reference
+    from ntm.criteria.overlay import ThresholdOverride
+
+    if ctx.base is None:
+        return
+    k = g["keys"]
+    probe = ThresholdOverride.model_construct(level=k["level"], tier=k["tier"], indicator=k["code"],
+                                              condition=k["cond"] - 1)
+    shown = national_reference(ctx.base, probe)
+    if not shown:
+        return  # the check of the written overlay reports the unknown indicator
+    for key in REFERENCE_KEYS:
+        tr = cr.first if key in ("fact", "op") else g["first"]
+        v = tr.values.get(key)
+        if _blank(v):
+            continue
+        want = shown[key]
+        if key == "op":
+            try:
+                same = L.from_words("op", _as_text(v)) == want
+            except KeyError:
+                same = False
+            want = L.to_word("op", want)
+        else:
+            same = want is not None and _norm(_as_text(v)) == _norm(want)
+        if not same:
+            ctx.err(tr.addr[key], f"an overlay cannot change the national {key.split('.')[0]} of "
+                    f"{k['tier']} {k['code']}; this cell only shows it", expected=f"\"{want}\" or a blank cell",
+                    hint="to add a provincial indicator use a row of kind 'thêm chỉ tiêu'")
 
 
 def _unknown_extra(ctx: Ctx, tr: TRow, extra: dict, allowed: set) -> None:
@@ -901,7 +936,7 @@ def _read_overlay(ctx: Ctx, wb) -> Imported:
     base = None
     if "ruleset" in info:
         try:
-            base = load_ruleset(info["ruleset"]).ruleset
+            base = ctx.base = load_ruleset(info["ruleset"]).ruleset
         except NtmInputError as e:
             ctx.err(ctx.cells[("info", "ruleset")], f"base ruleset '{info['ruleset']}' cannot be loaded: "
                     + "; ".join(p.message for p in e.problems), expected="a shipped ruleset id or a ruleset file")
