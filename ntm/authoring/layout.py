@@ -253,6 +253,7 @@ OVERLAY_INFO = [
     ("decision", "Quyết định", "text"),
     ("date", "Ngày", "date"),
     ("extra", "YAML bổ sung", "yaml"),
+    ("extra_file", "YAML bổ sung (phần khác của lớp bổ sung)", "yaml"),
 ]
 
 NULL_WORDS = {"—", "-", "–", "null", "chưa có", "không có số", "?"}

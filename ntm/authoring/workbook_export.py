@@ -513,10 +513,11 @@ def _tier_sheet(wb, tier_models, refs) -> None:
 def overlay_workbook(ov, base: Ruleset) -> Workbook:
     wb = Workbook()
     _guide(wb, f"{ov.overlay.title.vi} ({ov.overlay.id}, trên {base.id})")
-    info, rest = split(ov.overlay, {k: k for k, _, _ in L.OVERLAY_INFO if k not in ("kind", "extra")},
+    info, rest = split(ov.overlay, {k: k for k, _, _ in L.OVERLAY_INFO if k not in ("kind", "extra", "extra_file")},
                        skip=("documents",))
     info["kind"] = L.KIND_OVERLAY
     info["illustrative"] = ov.overlay.illustrative
+    _, info["extra_file"] = split(ov, {}, skip=("overlay", "thresholds", "facts", "indicators"))
     _info_sheet(wb, L.OVERLAY_INFO, info, rest)
     _list_sheet(wb, L.SHEET_DOCS, L.DOCS, ov.overlay.documents, {})
     facts = _ref(L.SHEET_FACTS, 1)

@@ -817,7 +817,7 @@ def read_workbook(path: str, today: dt.date | None = None) -> Imported:
 def _info_data(ctx: Ctx, info: dict, top: tuple) -> dict:
     d: dict = {}
     for k, v in info.items():
-        if k in ("kind", "extra") or k.startswith(L.LEVEL_KEY):
+        if k in ("kind", "extra", "extra_file") or k.startswith(L.LEVEL_KEY):
             continue
         _set(d, k, v)
         ctx.cells[top + tuple(k.split("."))] = ctx.cells[("info", k)]
@@ -949,6 +949,10 @@ def _read_overlay(ctx: Ctx, wb) -> Imported:
             if top == "documents":
                 ctx.cells[("overlay", "documents", *rest)] = cell
     data: dict = {"overlay": o}
+    if "extra_file" in info:
+        for k in info["extra_file"]:
+            ctx.cells[(k,)] = ctx.cells[("info", "extra_file")]
+        _merge_extra(ctx, ctx.cells[("info", "extra_file")], data, info["extra_file"])
     facts = list_sheet(ctx, wb, L.SHEET_FACTS, L.FACTS, "facts")
     if facts is not None:
         data["facts"] = facts
