@@ -489,7 +489,8 @@ def test_rows_of_one_condition_keep_their_rules(book21, tmp_path):
 def test_workbook_layout(book21):
     wb = openpyxl.load_workbook(book21)
     assert wb.sheetnames == [L.SHEET_GUIDE, L.SHEET_INFO, L.SHEET_DOCS, L.SHEET_VERSIONS, L.SHEET_REGIONS,
-                             L.SHEET_FLAGS, L.SHEET_RULES, L.SHEET_FACTS, L.SHEET_TIERS, L.SHEET_INDICATORS]
+                             L.SHEET_FLAGS, L.SHEET_RULES, L.SHEET_FACTS, L.SHEET_TIERS, L.SHEET_INDICATORS,
+                             L.SHEET_YAML]
     ws = wb[L.SHEET_INDICATORS]
     headers = [c.value for c in ws[1]]
     for h in ("Mức", "Tiêu chí", "Tên tiêu chí", "Mã chỉ tiêu", "Nội dung chỉ tiêu", "Nội dung (en)", "Chỉ số",

@@ -23,6 +23,7 @@ SHEET_RULES = "Quy tắc vùng"
 SHEET_FACTS = "Chỉ số"
 SHEET_TIERS = "Mức"
 SHEET_INDICATORS = "Chỉ tiêu"
+SHEET_YAML = "Phần khác (YAML)"
 
 KIND_RULESET = "ruleset"
 KIND_OVERLAY = "overlay"
@@ -238,9 +239,13 @@ RULESET_INFO = [
     ("region_kind", "Phân loại địa bàn", "choice:region_kind"),
     ("note.vi", "Ghi chú", "text"),
     ("note.en", "Ghi chú (en)", "text"),
-    ("extra", "YAML bổ sung", "yaml"),
 ]
-LEVEL_KEY = "level:"  # information rows "level:commune" hold a level's own fields as YAML
+LEVEL_KEY = "level:"  # a row "level:commune" of the YAML sheet holds that level's own fields
+
+# the parts of a ruleset or overlay that are not tables (commune group rules, transcription notes, a level's
+# report bands, ...): one row each, the part's name and its YAML
+PARTS = [Col("part", "Phần", 26, "id", hint="Tên trường trong YAML (ví dụ commune_groups), hoặc level:commune"),
+         Col("yaml", "Nội dung (YAML)", 120, "yaml_any", hint="Giá trị của phần đó, viết dạng YAML")]
 
 OVERLAY_INFO = [
     ("kind", "Loại sổ", "choice:ruleset_kind"),
@@ -253,7 +258,6 @@ OVERLAY_INFO = [
     ("decision", "Quyết định", "text"),
     ("date", "Ngày", "date"),
     ("extra", "YAML bổ sung", "yaml"),
-    ("extra_file", "YAML bổ sung (phần khác của lớp bổ sung)", "yaml"),
 ]
 
 NULL_WORDS = {"—", "-", "–", "null", "chưa có", "không có số", "?"}

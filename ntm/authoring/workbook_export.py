@@ -271,7 +271,9 @@ def _info_sheet(wb, spec, values: dict, rest: dict) -> None:
         if c.data_type == "f":
             c.data_type = "s"
         c.font = BODY_FONT
-        c.alignment = Alignment(wrap_text=True, vertical="top")
+        c.alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
+        if isinstance(v, str) and len(v) > 80 or isinstance(v, str) and "\n" in v:
+            ws.row_dimensions[r].height = min(409, 13 * _lines(v, 90) + 4)
         c.number_format = "yyyy-mm-dd" if kind == "date" else "@"
         if kind.startswith("choice:"):
             vocab = kind.split(":", 1)[1]
@@ -297,6 +299,8 @@ GUIDE_LINES = [
     ("Chỉ số: các số liệu hồ sơ xã phải khai (mã, kiểu, đơn vị, khoảng giá trị).", None),
     ("Mức: các mức công nhận (đạt chuẩn, nâng cao, kiểu mẫu, điều kiện công nhận).", None),
     ("Chỉ tiêu: mỗi dòng là một điều kiện của một chỉ tiêu; mỗi vùng một cột giá trị.", None),
+    ("Phần khác (YAML): các phần không phải dạng bảng (ví dụ quy tắc nhóm xã, ghi chú về phần chưa chép), "
+     "mỗi phần một dòng.", None),
     ("Ghi giá trị ngưỡng", "head"),
     ("Số: 80 hoặc 13.9 (không ghi dấu ≥ — phép so sánh ở cột So sánh). Đạt: chỉ tiêu đạt/không. "
      "— : văn bản không cho số (tỉnh quy định hoặc chưa biết).", None),
@@ -447,13 +451,12 @@ def ruleset_workbook(rs: Ruleset) -> Workbook:
                        skip=("documents", "versions", "regions", "unit_flags", "region_rules", "facts", "levels"))
     info["kind"] = L.KIND_RULESET
     info["region_kind"] = rs.region_kind
-    spec = list(L.RULESET_INFO)
-    for ls in rs.levels:  # a level's own fields (criteria_bands, ...): YAML on the information sheet
+    _info_sheet(wb, L.RULESET_INFO, info, {})
+    parts = list(rest.items())
+    for ls in rs.levels:  # a level's own fields (criteria_bands, ...)
         _, lrest = split(ls, {}, skip=("level", "tiers"))
         if lrest:
-            spec.append((L.LEVEL_KEY + ls.level, f"Cấp {ls.level}: YAML bổ sung", "yaml"))
-            info[L.LEVEL_KEY + ls.level] = lrest
-    _info_sheet(wb, spec, info, rest)
+            parts.append((L.LEVEL_KEY + ls.level, lrest))
     region_sheet = L.SHEET_GROUPS if rs.region_kind == "commune_group" else L.SHEET_REGIONS
     docs = _ref(L.SHEET_DOCS, 1)
     facts = _ref(L.SHEET_FACTS, 1)
@@ -490,7 +493,22 @@ def ruleset_workbook(rs: Ruleset) -> Workbook:
                             rows.append(row)
     _indicator_sheet(wb, cols, rows, {"fact": facts, "tier": tiers, "applies_if": facts, "citation.document": docs,
                                       "source.document": docs})
+    _parts_sheet(wb, parts)
     return wb
+
+
+def _parts_sheet(wb, parts: list[tuple[str, object]]) -> None:
+    """The parts that are not tables, one row each: the field's name and its value as YAML."""
+    ws = wb.create_sheet(L.SHEET_YAML)
+    _header(ws, L.PARTS)
+    rows = []
+    for key, value in parts:
+        text = yaml.dump(value, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=110,
+                         default_flow_style=False).rstrip("\n")
+        rows.append({"part": key, "yaml": text})
+    _write_rows(ws, L.PARTS, rows)
+    for r, row in enumerate(rows, 2):
+        ws.row_dimensions[r].height = min(409, 13 * _lines(row["yaml"], 120) + 4)
 
 
 def _tier_sheet(wb, tier_models, refs) -> None:
@@ -513,11 +531,11 @@ def _tier_sheet(wb, tier_models, refs) -> None:
 def overlay_workbook(ov, base: Ruleset) -> Workbook:
     wb = Workbook()
     _guide(wb, f"{ov.overlay.title.vi} ({ov.overlay.id}, trên {base.id})")
-    info, rest = split(ov.overlay, {k: k for k, _, _ in L.OVERLAY_INFO if k not in ("kind", "extra", "extra_file")},
+    info, rest = split(ov.overlay, {k: k for k, _, _ in L.OVERLAY_INFO if k not in ("kind", "extra")},
                        skip=("documents",))
     info["kind"] = L.KIND_OVERLAY
     info["illustrative"] = ov.overlay.illustrative
-    _, info["extra_file"] = split(ov, {}, skip=("overlay", "thresholds", "facts", "indicators"))
+    _, top = split(ov, {}, skip=("overlay", "thresholds", "facts", "indicators"))
     _info_sheet(wb, L.OVERLAY_INFO, info, rest)
     _list_sheet(wb, L.SHEET_DOCS, L.DOCS, ov.overlay.documents, {})
     facts = _ref(L.SHEET_FACTS, 1)
@@ -568,6 +586,7 @@ def overlay_workbook(ov, base: Ruleset) -> Workbook:
     docs = _ref(L.SHEET_DOCS, 1)
     _indicator_sheet(wb, cols, rows, {"fact": facts, "applies_if": facts, "citation.document": docs,
                                       "source.document": docs})
+    _parts_sheet(wb, list(top.items()))
     return wb
 
 

@@ -199,7 +199,7 @@ def read_cell(ctx: Ctx, row: TRow, col: L.Col):
             ctx.err(where, f"\"{v}\" is not allowed here", expected="one of " + ", ".join(words),
                     hint=did_you_mean(_as_text(v), words))
             return ERR
-    if k == "yaml":
+    if k in ("yaml", "yaml_any"):
         from ntm.criteria.yamlsrc import parse
 
         try:
@@ -208,7 +208,7 @@ def read_cell(ctx: Ctx, row: TRow, col: L.Col):
             ctx.err(where, "is not valid YAML: " + "; ".join(p.message for p in e.problems),
                     expected="YAML fields, such as `group: {vi: ..., en: ...}`")
             return ERR
-        if not isinstance(data, dict):
+        if k == "yaml" and not isinstance(data, dict):
             ctx.err(where, "is not a YAML mapping", expected="fields written as `name: value`")
             return ERR
         return data
@@ -351,8 +351,6 @@ def info_sheet(ctx: Ctx, wb, spec) -> dict | None:
             continue
         key = str(key).strip()
         where = f"{L.SHEET_INFO}!C{r}"
-        if key.startswith(L.LEVEL_KEY) and L.LEVEL_KEY + "extra" not in kinds and spec is L.RULESET_INFO:
-            kinds[key] = "yaml"
         if key not in kinds:
             ctx.err(f"{L.SHEET_INFO}!A{r}", f"unknown field \"{key}\"", expected="one of " + ", ".join(kinds),
                     hint=did_you_mean(key, kinds))
@@ -366,6 +364,30 @@ def info_sheet(ctx: Ctx, wb, spec) -> dict | None:
         if val is not None and val is not ERR:
             out[key] = val
     return out
+
+
+def parts_sheet(ctx: Ctx, wb) -> list[tuple[str, object, str]]:
+    """(name, value, cell) of each row of the YAML sheet (the parts that are not tables)."""
+    rows = read_table(ctx, wb, L.SHEET_YAML, L.PARTS)
+    out = []
+    for tr in rows or []:
+        key = read_cell(ctx, tr, L.PARTS[0])
+        if key is None:
+            ctx.err(tr.addr["part"], "a YAML part without a name", expected="the field's name, e.g. commune_groups")
+            continue
+        value = read_cell(ctx, tr, L.PARTS[1])
+        if value is ERR:
+            continue
+        out.append((key, value, tr.addr["yaml"]))
+    return out
+
+
+def _put_part(ctx: Ctx, data: dict, key: str, value, where: str) -> None:
+    if key in data:
+        ctx.err(where, f"part '{key}' is given twice (or also on another sheet)", expected="each part once")
+        return
+    data[key] = value
+    ctx.cells[(key,)] = where
 
 
 # ---- the indicators sheet ------------------------------------------------------------------------------------
@@ -817,7 +839,7 @@ def read_workbook(path: str, today: dt.date | None = None) -> Imported:
 def _info_data(ctx: Ctx, info: dict, top: tuple) -> dict:
     d: dict = {}
     for k, v in info.items():
-        if k in ("kind", "extra", "extra_file") or k.startswith(L.LEVEL_KEY):
+        if k in ("kind", "extra"):
             continue
         _set(d, k, v)
         ctx.cells[top + tuple(k.split("."))] = ctx.cells[("info", k)]
@@ -867,19 +889,21 @@ def _read_ruleset(ctx: Ctx, wb) -> Imported:
         if isinstance(t.get("id"), str):
             tier_at.setdefault((lv, t["id"]), (li, ti))
     data["levels"] = levels
-    for key, extra in info.items():
-        if not key.startswith(L.LEVEL_KEY):
+    for key, value, where in parts_sheet(ctx, wb):
+        if key.startswith(L.LEVEL_KEY):
+            lv = key[len(L.LEVEL_KEY):]
+            li = next((i for i, x in enumerate(levels) if x["level"] == lv), None)
+            if li is None:
+                ctx.err(where, f"level '{lv}' has no tier on sheet {L.SHEET_TIERS}",
+                        expected="one of " + ", ".join(x["level"] for x in levels))
+            elif not isinstance(value, dict):
+                ctx.err(where, "a level's part must be YAML fields", expected="fields such as `criteria_bands: ...`")
+            else:
+                for k in value:
+                    ctx.cells[("levels", li, k)] = where
+                _merge_extra(ctx, where, levels[li], value)
             continue
-        lv = key[len(L.LEVEL_KEY):]
-        li = next((i for i, x in enumerate(levels) if x["level"] == lv), None)
-        where = ctx.cells[("info", key)]
-        if li is None:
-            ctx.err(where, f"level '{lv}' has no tier on sheet {L.SHEET_TIERS}",
-                    expected="one of " + ", ".join(x["level"] for x in levels))
-            continue
-        for k in extra:
-            ctx.cells[("levels", li, k)] = where
-        _merge_extra(ctx, where, levels[li], extra)
+        _put_part(ctx, data, key, value, where)
     cols, dynamic = _ind_columns(regions, region_kind, overlay=False)
     rows = read_table(ctx, wb, L.SHEET_INDICATORS, cols, dynamic)
     if rows is not None:
@@ -949,10 +973,8 @@ def _read_overlay(ctx: Ctx, wb) -> Imported:
             if top == "documents":
                 ctx.cells[("overlay", "documents", *rest)] = cell
     data: dict = {"overlay": o}
-    if "extra_file" in info:
-        for k in info["extra_file"]:
-            ctx.cells[(k,)] = ctx.cells[("info", "extra_file")]
-        _merge_extra(ctx, ctx.cells[("info", "extra_file")], data, info["extra_file"])
+    for key, value, where in parts_sheet(ctx, wb):
+        _put_part(ctx, data, key, value, where)
     facts = list_sheet(ctx, wb, L.SHEET_FACTS, L.FACTS, "facts")
     if facts is not None:
         data["facts"] = facts
@@ -1035,7 +1057,7 @@ def _validated(ctx: Ctx, imp: Imported, model, data: dict) -> Imported:
 
 
 SHEET_ORDER = [L.SHEET_INFO, L.SHEET_DOCS, L.SHEET_VERSIONS, L.SHEET_REGIONS, L.SHEET_GROUPS, L.SHEET_FLAGS,
-               L.SHEET_RULES, L.SHEET_FACTS, L.SHEET_TIERS, L.SHEET_INDICATORS]
+               L.SHEET_RULES, L.SHEET_FACTS, L.SHEET_TIERS, L.SHEET_INDICATORS, L.SHEET_YAML]
 
 
 def sorted_problems(problems: list[Problem]) -> list[Problem]:
