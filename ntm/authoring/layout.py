@@ -41,6 +41,9 @@ VOCAB: dict[str, dict[object, tuple[str, ...]]] = {
     "tier_kind": {"tier": ("tier", "mức"), "recognition": ("recognition", "điều kiện công nhận")},
     "region_kind": {"region": ("region", "vùng"), "commune_group": ("commune_group", "nhóm xã")},
     "bool": {True: ("có", "true", "yes", "x"), False: ("không", "false", "no")},
+    "merge_how": {"sum": ("cộng", "sum"), "ratio": ("tỷ lệ từ tử số, mẫu số", "ratio"),
+                  "weighted": ("bình quân theo chỉ số gốc", "weighted"),
+                  "own_evidence": ("cần số liệu riêng", "own_evidence")},
     "row_kind": {"threshold": ("sửa ngưỡng", "threshold"), "indicator": ("thêm chỉ tiêu", "indicator")},
     "ruleset_kind": {KIND_RULESET: ("bộ tiêu chí", "ruleset"), KIND_OVERLAY: ("lớp bổ sung của tỉnh", "overlay")},
 }
@@ -160,6 +163,9 @@ FACTS = [
     _id("ratio_of.denominator", "Mẫu số (chỉ số)", 24),
     _t("description.vi", "Mô tả", 40),
     _t("description.en", "Mô tả (en)", 36),
+    _c("merge.how", "Gộp xã: cách tính", "merge_how", 16,
+       "Xã hình thành sau sắp xếp: cộng, tỷ lệ từ tử số/mẫu số, bình quân theo chỉ số gốc, hoặc cần số liệu riêng"),
+    _id("merge.base", "Gộp xã: chỉ số gốc", 20, "Chỉ số làm quyền số khi bình quân (hộ, dân số, diện tích)"),
     EXTRA,
 ]
 
@@ -219,6 +225,8 @@ IND_TAIL = [
     _t("cond_label.vi", "Nhãn điều kiện", 24),
     _t("cond_label.en", "Nhãn điều kiện (en)", 20),
     _t("ind_note", "Ghi chú chỉ tiêu", 30),
+    _c("provincial_placeholder", "Chỗ giữ cho tiêu chí của tỉnh", "bool", 12,
+       "có: chỉ tiêu đứng chỗ cho tiêu chí tỉnh quy định; bị bỏ khi lớp bổ sung của tỉnh thêm chỉ tiêu vào mức này"),
     EXTRA,
     Col("fp", "_dấu", 10, "text", hidden=True),
 ]

@@ -39,7 +39,8 @@ CRIT_MAP = {"criterion": "number", "criterion.vi": "name.vi", "criterion.en": "n
 IND_MAP = {"code": "code", "label.vi": "label.vi", "label.en": "label.en", "unit": "unit", "at_least": "at_least",
            "applies_if": "applies_if.fact", "effective.from": "effective.from", "effective.to": "effective.to",
            "citation.document": "citation.document", "citation.appendix": "citation.appendix",
-           "citation.article": "citation.article", "citation.item": "citation.item", "ind_note": "note"}
+           "citation.article": "citation.article", "citation.item": "citation.item", "ind_note": "note",
+           "provincial_placeholder": "provincial_placeholder"}
 COND_MAP = {"fact": "fact", "op": "op", "cond_label.vi": "label.vi", "cond_label.en": "label.en"}
 OVR_MAP = {"level": "level", "tier": "tier", "code": "indicator", "citation.document": "citation.document",
            "citation.appendix": "citation.appendix", "citation.article": "citation.article",

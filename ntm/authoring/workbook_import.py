@@ -575,7 +575,8 @@ def _leaf_cells(ctx: Ctx, tr: TRow, loc: tuple, value_key: str) -> None:
 
 
 IND_KEYS = ("label.vi", "label.en", "unit", "at_least", "applies_if", "effective.from", "effective.to",
-            "citation.document", "citation.appendix", "citation.article", "citation.item", "ind_note")
+            "citation.document", "citation.appendix", "citation.article", "citation.item", "ind_note",
+            "provincial_placeholder")
 COND_KEYS = ("fact", "op", "cond_label.vi", "cond_label.en")
 
 
