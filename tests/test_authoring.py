@@ -27,6 +27,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURE_RULESETS = [p for p in sorted(glob.glob(os.path.join(ROOT, "tests", "fixtures", "*.yaml")))
                     if not p.endswith(".cases.yaml") and "ruleset" in os.path.basename(p)]
 OVERLAYS = sorted(glob.glob(os.path.join(ROOT, "examples", "overlays", "*.yaml")))
+EXAMPLE_OVERLAY = os.path.join(ROOT, "examples", "overlays", "tinh-minh-hoa.yaml")  # on vn-2021-2025
+CASE_OVERLAYS = sorted(glob.glob(os.path.join(ROOT, "ntm", "rulesets", "*", "tests", "overlays", "*.yaml")))
 RULESETS = list(shipped_paths().values()) + FIXTURE_RULESETS
 
 
@@ -128,7 +130,7 @@ def test_every_ruleset_round_trips_exactly(path, tmp_path):
     assert not check(out).errors
 
 
-@pytest.mark.parametrize("path", OVERLAYS, ids=os.path.basename)
+@pytest.mark.parametrize("path", OVERLAYS + CASE_OVERLAYS, ids=lambda p: os.path.relpath(p, ROOT))
 def test_overlays_round_trip_exactly(path, tmp_path):
     ov = _overlay_model(path)
     book = str(tmp_path / "o.xlsx")
@@ -186,7 +188,7 @@ LIBREOFFICE = shutil.which("libreoffice") or shutil.which("soffice")
 def test_round_trip_after_libreoffice_resave(book21, tmp_path):
     """A workbook opened and saved by LibreOffice (types, dates, validations re-written) reads back exactly."""
     ov_book = str(tmp_path / "ov.xlsx")
-    export(None, ov_book, overlay=OVERLAYS[0])
+    export(None, ov_book, overlay=EXAMPLE_OVERLAY)
     out = tmp_path / "lo"
     out.mkdir()
     for src in (book21, ov_book):
@@ -195,7 +197,7 @@ def test_round_trip_after_libreoffice_resave(book21, tmp_path):
                        timeout=240)
     rs = load_ruleset_file(shipped_paths()["vn-2021-2025"]).ruleset
     assert content_hash(read_workbook(str(out / os.path.basename(book21))).model) == content_hash(rs)
-    assert content_hash(read_workbook(str(out / "ov.xlsx")).model) == content_hash(_overlay_model(OVERLAYS[0]))
+    assert content_hash(read_workbook(str(out / "ov.xlsx")).model) == content_hash(_overlay_model(EXAMPLE_OVERLAY))
 
 
 def test_worked_example_script(book21, tmp_path):
@@ -218,7 +220,7 @@ def test_worked_example_script(book21, tmp_path):
 
 def test_overlay_source_must_be_a_listed_document(tmp_path):
     book = str(tmp_path / "o.xlsx")
-    export(None, book, overlay=OVERLAYS[0])
+    export(None, book, overlay=EXAMPLE_OVERLAY)
     s = Sheet(book)
     r = next(r for r in range(2, s.ws.max_row + 1) if s.get(r, "Mã chỉ tiêu") == "15.1")
     s.set(r, "Tình trạng", "đã đối chiếu")
@@ -236,7 +238,7 @@ def test_overlay_source_must_be_a_listed_document(tmp_path):
 
 def test_overlay_rows_show_the_national_indicator_read_only(tmp_path):
     book = str(tmp_path / "o.xlsx")
-    export(None, book, overlay=OVERLAYS[0])
+    export(None, book, overlay=EXAMPLE_OVERLAY)
     s = Sheet(book)
     r = next(r for r in range(2, s.ws.max_row + 1) if s.get(r, "Mã chỉ tiêu") == "15.1")
     assert s.get(r, "Loại dòng") == "sửa ngưỡng"
@@ -275,7 +277,7 @@ def test_cli_export_import_check_diff_evaluate(tmp_path):
     text = cli(tmp_path, "rulesets", "diff", "vn-2021-2025", "v.yaml").stdout
     assert "12.1 (regular_job_pct)" in text and "Trần Thị Kiểm Tra" in text
     ev = cli(tmp_path, "evaluate", os.path.join(ROOT, "examples", "xa-dat-chuan.yaml"), "--ruleset", "v.yaml",
-             "--overlay", OVERLAYS[0], "-f", "json")
+             "--overlay", EXAMPLE_OVERLAY, "-f", "json")
     out = json.loads(ev.stdout)
     std = next(t for t in out["tiers"] if t["id"] == "standard")
     assert std["status"] == "not_met"  # 95.1 % regular jobs no longer reaches the corrected 96 %
@@ -285,7 +287,7 @@ def test_cli_export_import_check_diff_evaluate(tmp_path):
 
 
 def test_cli_overlay_export_and_import(tmp_path):
-    r = cli(tmp_path, "rulesets", "export", "--overlay", OVERLAYS[0], "-o", "o.xlsx")
+    r = cli(tmp_path, "rulesets", "export", "--overlay", EXAMPLE_OVERLAY, "-o", "o.xlsx")
     assert r.returncode == 0, r.stderr
     r = cli(tmp_path, "rulesets", "import", "o.xlsx", "-o", "o.yaml")
     assert r.returncode == 0, r.stderr
@@ -482,6 +484,23 @@ def test_rows_of_one_condition_keep_their_rules(book21, tmp_path):
     msgs = problems(e.value)
     assert any(m.startswith(s.addr(r + 1, "TDMNPB") + ": region TDMNPB is given twice") for m in msgs)
     assert any(m.startswith(s.addr(r2, "TDMNPB") + ": a value for every region") for m in msgs)
+
+
+def test_a_row_added_at_the_bottom_joins_its_criterion(book21, tmp_path):
+    """A person appends a new indicator under the last row: it goes into criterion 19 of the standard tier."""
+    p = fresh(book21, tmp_path)
+    s = Sheet(p)
+    r = s.ws.max_row + 1
+    for h, v in {"Cấp": "commune", "Mức": "standard", "Tiêu chí": "19", "Mã chỉ tiêu": "19.3",
+                 "Nội dung chỉ tiêu": "Chỉ tiêu thử", "Nội dung (en)": "A test indicator", "Điều kiện số": 1,
+                 "Chỉ số": "security_order_safe", "So sánh": "đạt", "Mọi vùng": "Đạt", "Tình trạng": "tạm tính",
+                 "Ghi chú nguồn": "test row", "Căn cứ: văn bản": "318/QĐ-TTg"}.items():
+        s.set(r, h, v)
+    s.save()
+    rs = read_workbook(p).model
+    crit = [c for c in rs.levels[0].tiers[0].criteria if c.number == "19"]
+    assert len(crit) == 1 and [i.code for i in crit[0].indicators] == ["19.1", "19.2", "19.3"]
+    assert crit[0].indicators[-1].conditions[0].threshold.value is True
 
 
 # ---- what a person sees ------------------------------------------------------------------------------------

@@ -909,7 +909,6 @@ def _read_ruleset(ctx: Ctx, wb) -> Imported:
     rows = read_table(ctx, wb, L.SHEET_INDICATORS, cols, dynamic)
     if rows is not None:
         crit_of: dict[tuple, int] = {}
-        last_crit = None
         for g in indicator_rows(ctx, rows, cols, regions, overlay=False):
             lv, tier, crit = g["keys"]["level"], g["keys"]["tier"], g["keys"]["criterion"]
             at = tier_at.get((lv, tier))
@@ -921,7 +920,7 @@ def _read_ruleset(ctx: Ctx, wb) -> Imported:
             li, ti = at
             tier_d = levels[li]["tiers"][ti]
             ckey = (lv, tier, crit)
-            if last_crit != ckey:
+            if ckey not in crit_of:  # rows added further down join their criterion
                 crit_d = {"number": crit, "indicators": []}
                 name = {k: v for k, v in g["crit"].items() if v not in (None, ERR)}
                 if name:
@@ -936,7 +935,6 @@ def _read_ruleset(ctx: Ctx, wb) -> Imported:
                 ctx.cells[cl + ("name", "vi")] = g["first"].addr["criterion.vi"]
                 ctx.cells[cl + ("name", "en")] = g["first"].addr["criterion.en"]
                 _merge_extra(ctx, g["first"].addr["extra"], crit_d, g["extra"].get("criterion", {}))
-                last_crit = ckey
             else:
                 ci = crit_of[ckey]
                 crit_d = tier_d["criteria"][ci]
