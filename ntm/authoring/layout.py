@@ -171,7 +171,7 @@ FACTS = [
 
 TIERS = [
     _c("level", "Cấp", "level", 11),
-    _id("id", "Mã mức", 14),
+    _id("id", "Mã mức", 20),
     _t("label.vi", "Tên mức", 36),
     _t("label.en", "Tên (en)", 30),
     _c("kind", "Loại", "tier_kind", 14),
@@ -191,7 +191,7 @@ ALL_REGIONS = {"region": "Mọi vùng", "commune_group": "Mọi nhóm"}
 # the indicators sheet: the columns before the region columns, and after them
 IND_HEAD = [
     _c("level", "Cấp", "level", 10),
-    _id("tier", "Mức", 11),
+    _id("tier", "Mức", 13),
     _id("criterion", "Tiêu chí", 8),
     _t("criterion.vi", "Tên tiêu chí", 22),
     _t("criterion.en", "Tên tiêu chí (en)", 18),

@@ -7,7 +7,6 @@ export that would not round-trip exactly is refused instead of handed to a perso
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 
 import yaml
@@ -469,6 +468,7 @@ def ruleset_workbook(rs: Ruleset) -> Workbook:
     _list_sheet(wb, L.SHEET_FLAGS, L.FLAGS, rs.unit_flags, {})
     _list_sheet(wb, L.SHEET_RULES, L.RULES, rs.region_rules, {"use_region": regions, "citation.document": docs})
     _list_sheet(wb, L.SHEET_FACTS, L.FACTS, rs.facts, {"ratio_of.numerator": facts, "ratio_of.denominator": facts})
+    wb[L.SHEET_FACTS].page_setup.fitToWidth = 2
     tier_models = [(ls, t) for ls in rs.levels for t in ls.tiers]
     _tier_sheet(wb, tier_models, {"requires": tiers, "citation.document": docs})
     cols = _ind_cols([r.id for r in rs.regions], rs.region_kind, overlay=False)
@@ -608,30 +608,6 @@ def national_reference(base: Ruleset, o) -> dict:
                             "label.vi": ind.label.vi, "label.en": ind.label.en, "unit": ind.unit,
                             "fact": cond.fact, "op": cond.op}
     return {}
-
-
-def save(wb: Workbook, path: str, force: bool = False) -> None:
-    """Write atomically; never replace a file unless asked to."""
-    import tempfile
-
-    from ntm.errors import NtmInputError
-
-    if os.path.exists(path) and not force:
-        raise NtmInputError.single("file exists; not overwriting it", file=path, hint="use --force to replace it")
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".ntm-", suffix=".xlsx")
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-_ = dt  # dates pass through openpyxl as they are
 
 
 # ---- the library API the CLI calls -------------------------------------------------------------------------
