@@ -260,6 +260,7 @@ def test_cli_export_import_check_diff_evaluate(tmp_path):
     s = Sheet(str(tmp_path / "b.xlsx"))
     row = s.row("standard", "12.1")
     verify(s, row, 96)
+    verify(s, s.row("standard", "15.1"), 90)  # checked, and the text says what the set already had
     s.save()
     r = cli(tmp_path, "rulesets", "import", "b.xlsx", "-o", "v.yaml")
     assert r.returncode == 0, r.stderr
@@ -270,7 +271,9 @@ def test_cli_export_import_check_diff_evaluate(tmp_path):
     import json
 
     changes = [c for c in json.loads(d.stdout)["changes"] if c["kind"] == "threshold"]
-    assert [(c["indicator"], c["a"], c["b"], c["direction"]) for c in changes] == [("12.1", 90, 96, "stricter")]
+    assert [(c["indicator"], c["a"], c["b"], c["direction"]) for c in changes] == [("12.1", 90, 96, "stricter"),
+                                                                                  ("15.1", 90, 90, "unchanged")]
+    assert changes[1]["provenance"]["b"] == "verified"
     assert changes[0]["provenance"]["a"] == "provisional" and changes[0]["provenance"]["b"] == "verified"
     assert changes[0]["provenance"]["checked_b"] == {"by": "Trần Thị Kiểm Tra", "on": "2026-11-30",
                                                      "read_in": "318/QĐ-TTg, mục 12.1, tr. 12"}
@@ -283,7 +286,7 @@ def test_cli_export_import_check_diff_evaluate(tmp_path):
     assert std["status"] == "not_met"  # 95.1 % regular jobs no longer reaches the corrected 96 %
     prov = cli(tmp_path, "rulesets", "provenance", "v.yaml", "-f", "json")
     who = {v["verified_by"]: v["values"] for v in json.loads(prov.stdout)["verifiers"]}
-    assert who["Trần Thị Kiểm Tra"] == 1 and who[None] >= 1
+    assert who["Trần Thị Kiểm Tra"] == 2 and who[None] >= 1
 
 
 def test_cli_overlay_export_and_import(tmp_path):
