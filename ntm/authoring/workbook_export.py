@@ -467,7 +467,8 @@ def ruleset_workbook(rs: Ruleset) -> Workbook:
     _list_sheet(wb, region_sheet, L.REGIONS, rs.regions, {})
     _list_sheet(wb, L.SHEET_FLAGS, L.FLAGS, rs.unit_flags, {})
     _list_sheet(wb, L.SHEET_RULES, L.RULES, rs.region_rules, {"use_region": regions, "citation.document": docs})
-    _list_sheet(wb, L.SHEET_FACTS, L.FACTS, rs.facts, {"ratio_of.numerator": facts, "ratio_of.denominator": facts})
+    _list_sheet(wb, L.SHEET_FACTS, L.FACTS, rs.facts, {"ratio_of.numerator": facts, "ratio_of.denominator": facts,
+                                                       "merge.base": facts})
     wb[L.SHEET_FACTS].page_setup.fitToWidth = 2
     tier_models = [(ls, t) for ls in rs.levels for t in ls.tiers]
     _tier_sheet(wb, tier_models, {"requires": tiers, "citation.document": docs})
@@ -540,7 +541,8 @@ def overlay_workbook(ov, base: Ruleset) -> Workbook:
     _info_sheet(wb, L.OVERLAY_INFO, info, rest)
     _list_sheet(wb, L.SHEET_DOCS, L.DOCS, ov.overlay.documents, {})
     facts = _ref(L.SHEET_FACTS, 1)
-    _list_sheet(wb, L.SHEET_FACTS, L.FACTS, ov.facts, {"ratio_of.numerator": facts, "ratio_of.denominator": facts})
+    _list_sheet(wb, L.SHEET_FACTS, L.FACTS, ov.facts, {"ratio_of.numerator": facts, "ratio_of.denominator": facts,
+                                                       "merge.base": facts})
     region_ids = [r.id for r in base.regions]
     cols = _ind_cols(region_ids, base.region_kind, overlay=True)
     rows: list[dict] = []
@@ -585,8 +587,12 @@ def overlay_workbook(ov, base: Ruleset) -> Workbook:
     for row in rows:
         row["kind"] = L.to_word("row_kind", row["kind"])
     docs = _ref(L.SHEET_DOCS, 1)
-    _indicator_sheet(wb, cols, rows, {"fact": facts, "applies_if": facts, "citation.document": docs,
-                                      "source.document": docs})
+    # no drop-down for facts here: a provincial indicator may test national facts, which are not on this workbook
+    refs = {"citation.document": docs, "source.document": docs}
+    tier_ids = ",".join(dict.fromkeys(t.id for ls in base.levels for t in ls.tiers))
+    if len(tier_ids) < 250:  # the base's tiers are not in this workbook: an inline list (Excel's limit is 255)
+        refs["tier"] = f'"{tier_ids}"'
+    _indicator_sheet(wb, cols, rows, refs)
     _parts_sheet(wb, list(top.items()))
     return wb
 
