@@ -152,7 +152,7 @@ def _loaded_overlay(overlay: OverlayInput, ruleset):
 
 
 def load_inputs(dossier: DossierInput, *, ruleset: str | os.PathLike | None = None, overlay: OverlayInput = None,
-                as_of: dt.date | str | None = None):
+                as_of: dt.date | str | None = None, audit_past: bool = False):
     """Read and check everything one evaluation depends on (dossier, the rules, the overlay), without deciding.
 
     Returns the ``Inputs`` that :func:`evaluate` decides on; useful to evaluate one dossier several ways.
@@ -162,11 +162,12 @@ def load_inputs(dossier: DossierInput, *, ruleset: str | os.PathLike | None = No
     when = _as_date(as_of, "as_of")
     ld = _loaded_dossier(dossier)
     return gather_loaded(ld, os.fspath(ruleset) if ruleset is not None else None,
-                         lambda rs: _loaded_overlay(overlay, rs), when)
+                         lambda rs: _loaded_overlay(overlay, rs), when, audit_past=audit_past)
 
 
 def evaluate(dossier: DossierInput, *, ruleset: str | os.PathLike | None = None, overlay: OverlayInput = None,
-             as_of: dt.date | str | None = None, tier: str | None = None, trace: bool = False):
+             as_of: dt.date | str | None = None, tier: str | None = None, trace: bool = False,
+             audit_past: bool = False):
     """Decide which tiers a dossier meets, with every indicator's observed value, threshold, gap and citation.
 
     >>> import ntm
@@ -175,11 +176,13 @@ def evaluate(dossier: DossierInput, *, ruleset: str | os.PathLike | None = None,
     'met'
 
     ``tier`` keeps only that tier and the tiers it requires; ``trace`` adds the engine's ordered firing list.
+    ``audit_past`` applies a level's rules after the level ended (districts after 2025-07-01), to audit a past
+    decision; the outcome's ``warnings`` say so. Without it such a dossier is an ``NtmInputError``.
     Returns an :class:`ntm.engine.outcome.Outcome`.
     """
     from ntm.engine.evaluate import evaluate as decide
 
-    inputs = load_inputs(dossier, ruleset=ruleset, overlay=overlay, as_of=as_of)
+    inputs = load_inputs(dossier, ruleset=ruleset, overlay=overlay, as_of=as_of, audit_past=audit_past)
     return decide(inputs, trace=trace, tier=tier, as_of=_as_date(as_of, "as_of"))
 
 

@@ -297,8 +297,14 @@ class CriteriaBands(Strict):
 
 
 class LevelSet(Strict):
+    """The tiers of one level. `effective` dates the level itself (districts were abolished on 2025-07-01):
+    outside it the level does not exist, and `end_note` says why (shown to the user, with `end_citation`)."""
+
     level: Level
     tiers: Annotated[list[Tier], Field(min_length=1)]
+    effective: "Effective | None" = None
+    end_note: Text | None = None
+    end_citation: Citation | None = None
     criteria_bands: CriteriaBands | None = None
 
 
@@ -554,6 +560,15 @@ def consistency_errors(rs: Ruleset) -> list[tuple[tuple, str]]:
         for d in v.documents:
             if d not in doc_ids:
                 errs.append((("versions", vi, "documents"), f"unknown document '{d}'"))
+    for li, ls in enumerate(rs.levels):
+        if ls.effective is not None:
+            e = ls.effective
+            if e.end and e.end < e.start:
+                errs.append((("levels", li, "effective"), "effective.to is before effective.from"))
+            if e.start < rs.effective.start or (rs.effective.end and e.end and e.end > rs.effective.end):
+                errs.append((("levels", li, "effective"), f"level {ls.level} is dated outside the ruleset's period"))
+        if ls.end_citation is not None and ls.end_citation.document not in doc_ids:
+            errs.append((("levels", li, "end_citation", "document"), f"unknown document '{ls.end_citation.document}'"))
     for i, d in _dupes([v.id for v in rs.versions]):
         errs.append((("versions", i, "id"), f"version '{d}' is defined twice"))
     for ri, rr in enumerate(rs.region_rules):
@@ -586,3 +601,4 @@ CODE_RE = re.compile(CODE)
 
 Indicator.model_rebuild()
 Tier.model_rebuild()
+LevelSet.model_rebuild()
