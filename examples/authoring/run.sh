@@ -13,5 +13,5 @@ $PY -m ntm rulesets import bo-tieu-chi-da-doi-chieu.xlsx -o vn-2021-2025-doi-chi
 $PY -m ntm rulesets diff vn-2021-2025 vn-2021-2025-doi-chieu.yaml
 $PY -m ntm evaluate "$ROOT/examples/xa-dat-chuan.yaml" --ruleset vn-2021-2025-doi-chieu.yaml \
     --overlay "$ROOT/examples/overlays/tinh-minh-hoa.yaml" | sed -n "1,6p;/^Còn thiếu — Xã đạt chuẩn nông thôn mới:/,/^$/p"
-$PY -m ntm rulesets provenance vn-2021-2025-doi-chieu.yaml --format markdown | sed -n '1,22p'
+$PY -m ntm rulesets provenance vn-2021-2025-doi-chieu.yaml --format markdown | sed -n '/^## Việc cần làm/q;p'
 echo "files in $DIR"
