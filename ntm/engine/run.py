@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 from ntm.criteria.dossier import Observation
 from ntm.criteria.resolve import Resolved
 from ntm.engine.compiler import SCALE, Compiled, compile_resolved
-from ntm.engine.driver import Ruleset, dumps
+from ntm.engine.driver import Closed, Ruleset, dumps
 
 Verdict = dict[tuple, str]
 
@@ -21,12 +22,54 @@ class EngineRun:
     rules: int
 
 
-_CACHE: dict[str, tuple[Compiled, Ruleset]] = {}
-_CACHE_MAX = 64
+class Engine:
+    """A compiled ruleset live in durable-rules, with the explicit id of every fact it can be given or derive."""
+
+    def __init__(self, comp: Compiled):
+        self.comp = comp
+        self.rs = Ruleset(f"ntm_{comp.sha256[:20]}", comp.definition)
+        ids = self.rs.ids
+        self.begin = dumps({"id": ids.new(), "t": "begin"})[1:]
+        # evidence: '"id":"i3","t":"ev","f":"<fact>",' + the value part, one id per fact (ids are per session)
+        self.heads = {fid: '"id":' + dumps(ids.new()) + ',"t":"ev","f":' + dumps(fid) + ","
+                      for fid in comp.facts_used}
+        derived_id: dict[str, str] = {}
+        for name, m in comp.meta.items():
+            body = None
+            if m.derive:
+                key = dumps(m.derive)
+                body = derived_id.get(key)
+                if body is None:
+                    body = derived_id[key] = dumps({"id": ids.new(), **m.derive})[1:]
+            self.rs.table[name] = (m.decides, body)
+        self.max_actions = 4 * len(comp.definition) + 16
+
+    def evidence(self, obs: dict[str, Observation]) -> list[str]:
+        """The begin fact, then one fact per measured quantity the ruleset tests, in a canonical order."""
+        out = [self.begin]
+        heads = self.heads
+        for fid in self.comp.facts_used:
+            o = obs.get(fid)
+            if o is None:
+                continue
+            v = o.value
+            if v is True:
+                out.append(heads[fid] + '"b":true}')
+            elif v is False:
+                out.append(heads[fid] + '"b":false}')
+            else:
+                x = v * SCALE
+                lo, hi = math.floor(x), math.ceil(x)
+                out.append(f'{heads[fid]}"lo":{lo},"hi":{hi}}}')
+        return out
+
+    def run(self, obs: dict[str, Observation]) -> EngineRun:
+        s = self.rs.run(self.evidence(obs), self.max_actions)
+        return EngineRun(s.verdict, tuple(s.trace), self.comp.sha256, len(self.comp.definition))
 
 
 def evidence_facts(compiled: Compiled, obs: dict[str, Observation]) -> list[dict]:
-    """The begin fact, then one fact per measured quantity the ruleset tests, in a canonical order."""
+    """The evidence as plain facts (without ids): what `Engine.evidence` sends, for tests and tools."""
     facts = [{"t": "begin"}]
     for fid in compiled.facts_used:
         o = obs.get(fid)
@@ -40,55 +83,43 @@ def evidence_facts(compiled: Compiled, obs: dict[str, Observation]) -> list[dict
     return facts
 
 
+_CACHE: dict[str, Engine] = {}
+_CACHE_MAX = 64
 # resolve() memoises, and Resolved objects that differ only by the as-of day share one tiers tuple: key the
 # compiled form on that tuple (identity-checked, so a recycled id can never match)
 _BY_TIERS: dict[int, tuple[tuple, str]] = {}
+_LOCK = threading.Lock()  # the caches are filled by whichever thread needs a ruleset first
+
+
+def engine_for(res: Resolved) -> Engine:
+    """Compile once per resolved ruleset; equal compilations share one durable ruleset (by content hash)."""
+    entry = _BY_TIERS.get(id(res.tiers))
+    if entry is not None and entry[0] is res.tiers:
+        hit = _CACHE.get(entry[1])
+        if hit is not None:
+            return hit
+    comp = compile_resolved(res)
+    with _LOCK:
+        if len(_BY_TIERS) >= 1024:
+            _BY_TIERS.clear()
+        _BY_TIERS[id(res.tiers)] = (res.tiers, comp.sha256)
+        hit = _CACHE.get(comp.sha256)
+        if hit is not None:
+            return hit
+        if len(_CACHE) >= _CACHE_MAX:
+            old = _CACHE.pop(next(iter(_CACHE)))
+            old.rs.close()
+        eng = _CACHE[comp.sha256] = Engine(comp)
+        return eng
 
 
 def compiled_for(res: Resolved) -> tuple[Compiled, Ruleset]:
-    """Compile once per resolved ruleset; equal compilations share one durable ruleset (by content hash)."""
-    entry = _BY_TIERS.get(id(res.tiers))
-    if entry is not None and entry[0] is res.tiers and entry[1] in _CACHE:
-        return _CACHE[entry[1]]
-    comp = compile_resolved(res)
-    if len(_BY_TIERS) >= 1024:
-        _BY_TIERS.clear()
-    _BY_TIERS[id(res.tiers)] = (res.tiers, comp.sha256)
-    hit = _CACHE.get(comp.sha256)
-    if hit is not None:
-        return hit
-    if len(_CACHE) >= _CACHE_MAX:
-        _, (_, old) = _CACHE.popitem()
-        old.close()
-    holder: dict = {}
-
-    def make_action(meta):
-        body = dumps(meta.derive)[1:] if meta.derive else None
-
-        def action(sid, rname):
-            st = holder["state"]
-            st["trace"].append(rname)
-            for key, status in meta.decides:
-                st["verdict"].setdefault(key, status)
-            if body is None or body in st["derived"]:
-                return None
-            st["derived"].add(body)
-            return body
-        return action
-
-    actions = {name: make_action(m) for name, m in comp.meta.items()}
-    rs = Ruleset(f"ntm_{comp.sha256[:20]}", comp.definition, actions)
-    rs.holder = holder
-    _CACHE[comp.sha256] = (comp, rs)
-    return comp, rs
+    eng = engine_for(res)
+    return eng.comp, eng.rs
 
 
 def run_engine(res: Resolved, obs: dict[str, Observation]) -> EngineRun:
-    comp, rs = compiled_for(res)
-    state = {"trace": [], "verdict": {}, "derived": set()}
-    rs.holder["state"] = state
     try:
-        rs.run(evidence_facts(comp, obs), max_actions=4 * len(comp.definition) + 16)
-    finally:
-        rs.holder.pop("state", None)
-    return EngineRun(state["verdict"], tuple(state["trace"]), comp.sha256, len(comp.definition))
+        return engine_for(res).run(obs)
+    except Closed:  # another thread evicted it meanwhile: compile again
+        return engine_for(res).run(obs)
