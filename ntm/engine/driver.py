@@ -23,7 +23,6 @@ import durable_rules_engine as dre
 from ntm.errors import EngineFailure
 
 SID = "s"  # the one session name: reused after every delete_state (tests/test_engine_contract.py pins it)
-PREFIX = '{"sid":"' + SID + '",'
 
 # assert_facts return codes (durable's rules.h); anything else is raised by the C module as durable_rules_engine.error
 RULES_OK = 0
@@ -81,9 +80,11 @@ class Ruleset:
     is given to `run` the same way. Ids come from `self.ids`, allocated before the first run.
     """
 
-    def __init__(self, name: str, definition: dict, ids: FactIds | None = None):
+    def __init__(self, name: str, definition: dict, sid: str = SID):
         self.name = name
-        self.ids = ids or FactIds()
+        self.sid = sid  # any name works (the agreement benchmark uses several); the ids avoid its state fact
+        self.prefix = '{"sid":' + dumps(sid) + ","
+        self.ids = FactIds(sid)
         self.table: dict[str, tuple[Decides, str | None]] = {}
         self.lock = threading.Lock()  # one session name: one evaluation at a time per ruleset
         self.closed = False
@@ -101,7 +102,8 @@ class Ruleset:
     def run(self, evidence: list[str], max_actions: int) -> Session:
         """Assert the evidence in one call, run the agenda to completion, delete the state."""
         s = Session()
-        payload = "[" + ",".join(PREFIX + body for body in evidence) + "]"
+        prefix = self.prefix
+        payload = "[" + ",".join(prefix + body for body in evidence) + "]"
         with self.lock:
             if self.closed:
                 raise Closed(self.name)
@@ -115,7 +117,7 @@ class Ruleset:
                 _check(code, "the evidence")
                 self._agenda(offset, s, max_actions)
             finally:
-                dre.delete_state(self.handle, SID)
+                dre.delete_state(self.handle, self.sid)
         return s
 
     def _agenda(self, offset: int, s: Session, max_actions: int) -> None:
@@ -145,7 +147,7 @@ class Ruleset:
                 # several rules may derive the same fact (any failing criterion fails the tier): assert it once
                 derived_seen.add(derived)
                 try:
-                    code, _ = dre.assert_facts(self.handle, "[" + PREFIX + derived + "]")
+                    code, _ = dre.assert_facts(self.handle, "[" + self.prefix + derived + "]")
                     _check(code, f"the fact derived by {rname}")
                 except BaseException as e:
                     dre.abandon_action(self.handle, offset)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from ntm.criteria.dossier import Observation
 from ntm.criteria.resolve import Resolved
 from ntm.engine.compiler import SCALE, Compiled, compile_resolved
-from ntm.engine.driver import Closed, Ruleset, dumps
+from ntm.engine.driver import SID, Closed, Ruleset, dumps
 
 Verdict = dict[tuple, str]
 
@@ -25,9 +25,9 @@ class EngineRun:
 class Engine:
     """A compiled ruleset live in durable-rules, with the explicit id of every fact it can be given or derive."""
 
-    def __init__(self, comp: Compiled):
+    def __init__(self, comp: Compiled, sid: str = SID):
         self.comp = comp
-        self.rs = Ruleset(f"ntm_{comp.sha256[:20]}", comp.definition)
+        self.rs = Ruleset(f"ntm_{comp.sha256[:20]}" + ("" if sid == SID else f"_{sid}"), comp.definition, sid)
         ids = self.rs.ids
         self.begin = dumps({"id": ids.new(), "t": "begin"})[1:]
         # evidence: '"id":"i3","t":"ev","f":"<fact>",' + the value part, one id per fact (ids are per session)
@@ -83,7 +83,7 @@ def evidence_facts(compiled: Compiled, obs: dict[str, Observation]) -> list[dict
     return facts
 
 
-_CACHE: dict[str, Engine] = {}
+_CACHE: dict[tuple[str, str], Engine] = {}
 _CACHE_MAX = 64
 # resolve() memoises, and Resolved objects that differ only by the as-of day share one tiers tuple: key the
 # compiled form on that tuple (identity-checked, so a recycled id can never match)
@@ -91,11 +91,12 @@ _BY_TIERS: dict[int, tuple[tuple, str]] = {}
 _LOCK = threading.Lock()  # the caches are filled by whichever thread needs a ruleset first
 
 
-def engine_for(res: Resolved) -> Engine:
-    """Compile once per resolved ruleset; equal compilations share one durable ruleset (by content hash)."""
+def engine_for(res: Resolved, sid: str = SID) -> Engine:
+    """Compile once per resolved ruleset; equal compilations share one durable ruleset (by content hash).
+    `sid`: the session name (the product always uses the default; tests and benchmarks vary it)."""
     entry = _BY_TIERS.get(id(res.tiers))
     if entry is not None and entry[0] is res.tiers:
-        hit = _CACHE.get(entry[1])
+        hit = _CACHE.get((entry[1], sid))
         if hit is not None:
             return hit
     comp = compile_resolved(res)
@@ -103,13 +104,13 @@ def engine_for(res: Resolved) -> Engine:
         if len(_BY_TIERS) >= 1024:
             _BY_TIERS.clear()
         _BY_TIERS[id(res.tiers)] = (res.tiers, comp.sha256)
-        hit = _CACHE.get(comp.sha256)
+        hit = _CACHE.get((comp.sha256, sid))
         if hit is not None:
             return hit
         if len(_CACHE) >= _CACHE_MAX:
             old = _CACHE.pop(next(iter(_CACHE)))
             old.rs.close()
-        eng = _CACHE[comp.sha256] = Engine(comp)
+        eng = _CACHE[(comp.sha256, sid)] = Engine(comp, sid)
         return eng
 
 
@@ -118,8 +119,8 @@ def compiled_for(res: Resolved) -> tuple[Compiled, Ruleset]:
     return eng.comp, eng.rs
 
 
-def run_engine(res: Resolved, obs: dict[str, Observation]) -> EngineRun:
+def run_engine(res: Resolved, obs: dict[str, Observation], sid: str = SID) -> EngineRun:
     try:
-        return engine_for(res).run(obs)
+        return engine_for(res, sid).run(obs)
     except Closed:  # another thread evicted it meanwhile: compile again
-        return engine_for(res).run(obs)
+        return engine_for(res, sid).run(obs)
