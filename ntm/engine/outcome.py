@@ -258,32 +258,48 @@ def _label(t) -> Label:
     return _new(Label, vi=t.vi, en=t.en)
 
 
+_STATIC: dict[int, tuple] = {}
+
+
+def _static(c: RCondition, fact) -> tuple:
+    """A condition's fields that do not depend on the evidence, once per resolved condition (resolve() memoises
+    them; keyed by identity, checked, since hashing the nested frozen models costs more than building them)."""
+    hit = _STATIC.get(id(c))
+    if hit is not None and hit[0] is c and hit[1] is fact:
+        return hit[2]
+    th = c.threshold.value
+    static = (_label(fact.label), _label(c.label) if c.label else None,
+              th if isinstance(th, bool) or th is None else number(th), _provenance(c.threshold.provenance),
+              _citation(c.citation), None if isinstance(th, bool) or th is None else Fraction(th))
+    if len(_STATIC) >= 65536:
+        _STATIC.clear()
+    _STATIC[id(c)] = (c, fact, static)
+    return static
+
+
 def _condition(T, ind: RIndicator, c: RCondition, verdict, obs, facts) -> ConditionOut:
     fact = facts[c.fact]
+    fact_label, label, threshold, provenance, citation, th_frac = _static(c, fact)
     o: Observation | None = obs.get(c.fact)
     status = verdict.get(("cond", T, ind.code, c.index))
     if status is None:
         status = "missing" if o is None else "indeterminate"
-    th = c.threshold.value
     observed = None if o is None else (o.value if isinstance(o.value, bool) else number(o.value))
     gap = gtext = None
     if status == "fail":
-        if isinstance(th, bool):
+        if th_frac is None:
             gtext = _new(Label, vi="chưa đạt", en="not met")
         else:
-            diff = Fraction(th) - o.value if c.op in (">=", ">") else o.value - Fraction(th)
+            diff = th_frac - o.value if c.op in (">=", ">") else o.value - th_frac
             gap = number(abs(diff))
             if c.op == ">" and diff == 0 or c.op == "<" and diff == 0:
                 gap = 0
             gtext = gap_text(gap, c.op, fact.unit, fact.unit_en or fact.unit)
-    p = c.threshold.provenance
-    return _new(ConditionOut, 
-        fact=c.fact, fact_label=_label(fact.label), label=_label(c.label) if c.label else None, status=status,
+    return _new(ConditionOut,
+        fact=c.fact, fact_label=fact_label, label=label, status=status,
         observed=observed, given_as=o.given_as if o else None, op=c.op,
-        threshold=th if isinstance(th, bool) or th is None else number(th),
-        threshold_reason=c.threshold.reason, unit=fact.unit, gap=gap, gap_text=gtext,
-        provenance=_provenance(p),
-        citation=_citation(c.citation),
+        threshold=threshold, threshold_reason=c.threshold.reason, unit=fact.unit, gap=gap, gap_text=gtext,
+        provenance=provenance, citation=citation,
         evidence=EvidenceOut.model_construct(**o.evidence.model_dump()) if o and o.evidence else None,
     )
 
