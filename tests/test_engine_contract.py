@@ -955,3 +955,71 @@ def test_every_shipped_ruleset_gets_distinct_fact_id_hashes():
             ids += sorted({json.loads("{" + body)["id"] for _, body in eng.rs.table.values() if body})
             hashes = [fnv1a32(i) for i in ids] + [fnv1a32("sid-" + SID)]
             assert len(set(hashes)) == len(hashes), (rs.id, ls.level)
+
+
+def test_property_names_are_told_apart_by_their_hash_only(collision):
+    """The engine's run encoding (ntm.engine.run.Keys) names what a fact is about as a property name
+    (`{"t": "ev", "k7": true}`), which durable finds by the name's FNV-1a 32 hash. Pinned: a pattern on property x
+    is matched by a fact that has a *different* property y with the same hash, so Keys must allocate names
+    whose hashes differ (and differ from t, sid, id, lo, hi, b). Names with different hashes are told apart."""
+    x, y = collision
+    rules = {**BEGIN_RULE, "x": rule1("ev", {x: True}), "other": rule1("ev", {x + "z": True})}
+    with ruleset(rules) as h:
+        assert run_batch(h, [{"t": "begin"}, {"t": "ev", y: True}]) == ["begin", "x"]  # wrong match, by hash
+        assert run_batch(h, [{"t": "begin"}, {"t": "ev", x: True}]) == ["begin", "x"]
+        assert run_batch(h, [{"t": "begin"}, {"t": "ev", "q": True}]) == ["begin"]
+        assert run_batch(h, [{"t": "begin"}, {"t": "ev", x + "z": True}]) == ["begin", "other"]
+
+
+def test_engine_keys_hash_distinctly_and_fire_the_same_rules():
+    """Every property name the run encoding gives a shipped ruleset hashes distinctly from the others and from
+    the reserved ones; and on random evidence the encoded ruleset fires exactly the rules, in exactly the order,
+    of the plain compiled definition run through this file's own reference loop."""
+    import random as rnd_mod
+
+    from ntm.criteria.dossier import Observation
+    from ntm.criteria.loader import load_ruleset
+    from ntm.criteria.overlay import load_overlay, merge
+    from ntm.criteria.resolve import resolve
+    from ntm.engine.driver import fnv1a32
+    from ntm.engine.run import Keys, engine_for, evidence_facts
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    base = load_ruleset("vn-2021-2025").ruleset
+    lo = load_overlay(os.path.join(root, "examples", "overlays", "tinh-minh-hoa.yaml"), base)
+    rs = merge(base, lo.overlay)
+    res = resolve(rs, "commune", "ĐNB", 2024, (), lo)
+    eng = engine_for(res)
+    keys = Keys(eng.comp)
+    names = list(keys.key.values()) + list(Keys.RESERVED)
+    assert len({fnv1a32(n) for n in names}) == len(names)
+    plain = {n: (dumps_plain(m.derive) if m.derive else None) for n, m in eng.comp.meta.items()}
+    rnd = rnd_mod.Random(5)
+    with ruleset(eng.comp.definition) as h:
+        for _ in range(30):
+            obs = {}
+            for f in rs.facts:
+                if f.level != "commune" or rnd.random() < 0.1:
+                    continue
+                if f.type == "boolean":
+                    obs[f.id] = Observation(rnd.random() < 0.8, "value", None)
+                else:
+                    obs[f.id] = Observation(__import__("fractions").Fraction(rnd.randint(0, 100)), "value", None)
+            seen: set = set()
+
+            def derive(name):
+                def act(frames):
+                    body = plain[name]
+                    if body is None or body in seen:
+                        return None
+                    seen.add(body)
+                    return [json.loads(body)]
+                return act
+
+            ref = run_batch(h, evidence_facts(eng.comp, obs), actions={n: derive(n) for n in plain},
+                            budget=4 * len(plain) + 16)
+            assert eng.run(obs).trace == tuple(ref)
+
+
+def dumps_plain(obj) -> str:
+    return json.dumps(obj, sort_keys=True)

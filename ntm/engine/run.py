@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from ntm.criteria.dossier import Observation
 from ntm.criteria.resolve import Resolved
 from ntm.engine.compiler import SCALE, Compiled, compile_resolved
-from ntm.engine.driver import SID, Closed, Ruleset, dumps
+from ntm.engine.driver import SID, Closed, Ruleset, dumps, fnv1a32
+from ntm.errors import EngineFailure
 
 Verdict = dict[tuple, str]
 
@@ -22,16 +23,70 @@ class EngineRun:
     rules: int
 
 
+class Keys:
+    """The compiled rules as durable runs them: which fact (or derived fact) a pattern is about is spelled as a
+    property NAME (`{"k12": true}`) instead of string values (`{"f": "income_per_capita"}`, `{"tier": ..,
+    "ind": ..}`). durable finds the alpha nodes of a property name by hash, but tests sibling values one by one:
+    with ~90 facts and ~60 indicators a fact was string-compared with every sibling (about 40 % of the engine's
+    time). Same rules, names, order, joins and comparisons (lo/hi/b untouched), so the same firings; the compiled
+    hash stays the one of `Compiled.definition`. Property names are checked to hash distinctly (as durable
+    hashes them), since two names with one hash would match each other's patterns."""
+
+    RESERVED = ("t", "sid", "id", "lo", "hi", "b", "$s")
+
+    def __init__(self, comp: Compiled):
+        self.key: dict[str, str] = {}  # canonical JSON of (type, fields) -> property name
+        used = {fnv1a32(n) for n in self.RESERVED}
+        if len(used) != len(self.RESERVED):  # pragma: no cover - constants
+            raise EngineFailure("reserved property names collide")
+        self._used, self._n = used, 0
+        self.definition = {name: {"all": [{alias: self.pattern(cond)} for p in rule["all"]
+                                          for alias, cond in p.items()]}
+                           for name, rule in comp.definition.items()}
+
+    def of(self, t: str, fields: dict) -> str:
+        canon = dumps([t, sorted(fields.items())])
+        k = self.key.get(canon)
+        if k is None:
+            while True:
+                k = f"k{self._n}"
+                self._n += 1
+                if fnv1a32(k) not in self._used:
+                    break
+            self._used.add(fnv1a32(k))
+            self.key[canon] = k
+        return k
+
+    def pattern(self, cond: dict) -> dict:
+        parts = cond["$and"]
+        t = parts[0]["t"]
+        if t == "ev":  # {t: ev}, {f: <fact>}, comparisons on lo/hi/b
+            return {"$and": [parts[0], {self.of("ev", {"f": parts[1]["f"]}): True}, *parts[2:]]}
+        if len(parts) == 1:
+            return cond
+        fields = {}
+        for q in parts[1:]:
+            (k, v), = q.items()
+            if k.startswith("$") or isinstance(v, (dict, list)):
+                raise EngineFailure(f"cannot key a derived-fact pattern with a comparison: {cond}")
+            fields[k] = v
+        return {"$and": [parts[0], {self.of(t, fields): True}]}
+
+    def derived(self, derive: dict) -> dict:
+        return {"t": derive["t"], self.of(derive["t"], {k: v for k, v in derive.items() if k != "t"}): True}
+
+
 class Engine:
     """A compiled ruleset live in durable-rules, with the explicit id of every fact it can be given or derive."""
 
     def __init__(self, comp: Compiled, sid: str = SID):
         self.comp = comp
-        self.rs = Ruleset(f"ntm_{comp.sha256[:20]}" + ("" if sid == SID else f"_{sid}"), comp.definition, sid)
+        keys = Keys(comp)
+        self.rs = Ruleset(f"ntm_{comp.sha256[:20]}" + ("" if sid == SID else f"_{sid}"), keys.definition, sid)
         ids = self.rs.ids
         self.begin = dumps({"id": ids.new(), "t": "begin"})[1:]
-        # evidence: '"id":"i3","t":"ev","f":"<fact>",' + the value part, one id per fact (ids are per session)
-        self.heads = {fid: '"id":' + dumps(ids.new()) + ',"t":"ev","f":' + dumps(fid) + ","
+        # evidence: '"id":"i3","t":"ev","k7":true,' + the value part, one id per fact (ids are per session)
+        self.heads = {fid: '"id":' + dumps(ids.new()) + ',"t":"ev",' + dumps(keys.of("ev", {"f": fid})) + ":true,"
                       for fid in comp.facts_used}
         derived_id: dict[str, str] = {}
         for name, m in comp.meta.items():
@@ -40,7 +95,7 @@ class Engine:
                 key = dumps(m.derive)
                 body = derived_id.get(key)
                 if body is None:
-                    body = derived_id[key] = dumps({"id": ids.new(), **m.derive})[1:]
+                    body = derived_id[key] = dumps({"id": ids.new(), **keys.derived(m.derive)})[1:]
             self.rs.table[name] = (m.decides, body)
         self.max_actions = 4 * len(comp.definition) + 16
 
