@@ -438,6 +438,18 @@ def _statuses(o: out.Outcome, tiers: list[str]) -> dict[str, str]:
     return {t: st.get(t, "indeterminate") for t in tiers}
 
 
+def engine_verdict(inp: Inputs, extra: dict | None, as_of) -> tuple[Resolved, dict] | None:
+    """What `evaluate(inp, extra=extra)` decides, as the engine's verdict, without building the Outcome (the
+    planner only reads statuses). None for a district (its communes are evaluated first): use evaluate()."""
+    from ntm.engine.run import run_engine
+
+    if inp.dossier.dossier.communes:
+        return None
+    obs = observations(inp.dossier, inp.ruleset.ruleset, extra)
+    res = resolved_for(inp, as_of)
+    return res, run_engine(res, obs).verdict
+
+
 def _verify(inp: Inputs, extra: dict, tiers: list[str], status: str, as_of) -> VerifyOut:
     """Apply the plan's values and ask the engine again: the plan's claim rests on this, not on the planner."""
     if status == "unreachable":
@@ -445,8 +457,11 @@ def _verify(inp: Inputs, extra: dict, tiers: list[str], status: str, as_of) -> V
             evaluated=False, tiers={}, reaches_target=False,
             note=_msg("không lập được kế hoạch: có điều kiện không thể thay đổi",
                       "no plan: some requirement cannot be met by any allowed change"))
-    o = evaluate(inp, extra=extra, as_of=as_of)
-    st = _statuses(o, tiers)
+    fast = engine_verdict(inp, extra, as_of)
+    if fast is None:
+        st = _statuses(evaluate(inp, extra=extra, as_of=as_of), tiers)
+    else:
+        st = {t: fast[1].get(("tier", t), "indeterminate") for t in tiers}
     ok = all(v == "met" for v in st.values())
     if ok:
         note = _msg("hồ sơ theo kế hoạch được bộ máy luật đánh giá lại: đạt mức mục tiêu",
