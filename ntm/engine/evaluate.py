@@ -7,7 +7,6 @@ import functools
 import json
 import os
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 
 from ntm.criteria.dossier import LoadedDossier, load_dossier, observations
 from ntm.criteria.loader import LoadedRuleset, load_ruleset, ruleset_for_date
@@ -20,7 +19,19 @@ from ntm.errors import NtmInputError
 
 @functools.lru_cache(maxsize=1)
 def durable_version() -> str:
-    """Read once: package metadata lookups cost ~8 ms, more than a whole engine run."""
+    """Read once, from the installed distribution's dist-info folder beside the engine module: importing
+    importlib.metadata and scanning every distribution costs ~20 ms of each command's start-up."""
+    import durable_rules_engine
+
+    site = os.path.dirname(os.path.abspath(durable_rules_engine.__file__))
+    try:
+        found = sorted(n for n in os.listdir(site) if n.startswith("durable_rules-") and n.endswith(".dist-info"))
+    except OSError:
+        found = []
+    if len(found) == 1:
+        return found[0][len("durable_rules-"):-len(".dist-info")]
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("durable-rules")
     except PackageNotFoundError:  # pragma: no cover - only without an installed distribution
