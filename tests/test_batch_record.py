@@ -71,3 +71,21 @@ def test_example_dossiers(path):
         assert fast == slow
         slow, fast = _both(inp, dt.date(2027, 1, 1))
         assert fast == slow
+
+
+def test_outcome_objects_are_what_model_construct_builds():
+    """outcome._new is model_construct without its per-field loop: same stored values, defaults, field order."""
+    from ntm.engine import outcome as out
+
+    full = dict(status="verified", note=None, set_by="national", source="national")
+    a, b = out._new(out.ProvenanceOut, **full), out.ProvenanceOut.model_construct(**full)
+    assert a.__dict__ == b.__dict__ and list(a.__dict__) == list(b.__dict__)
+    assert a.model_fields_set == b.model_fields_set and a.model_dump() == b.model_dump()
+    part = dict(text="x", document="QĐ")  # out of order, defaults missing
+    a, b = out._new(out.CitationOut, **part), out.CitationOut.model_construct(**part)
+    assert list(a.__dict__) == list(b.__dict__) and a.__dict__ == b.__dict__ and a == b
+    assert a.model_fields_set == b.model_fields_set == {"text", "document"}
+    with pytest.raises(TypeError):
+        out._new(out.CitationOut, document="QĐ")
+    with pytest.raises(TypeError):
+        out._new(out.CitationOut, document="QĐ", text="x", nope=1)
