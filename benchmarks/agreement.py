@@ -6,6 +6,9 @@ Values are drawn at, just above and just below every threshold the ruleset uses 
 uniform values and missing evidence, for random regions, flags and years (one outside the period on each side).
 Every case runs all tiers of its level through durable-rules and through the reference evaluator; every
 decision (tier, criterion, indicator, condition) is compared. Seeded: the same run every time.
+Levels are every level a ruleset has: commune (with especially difficult / safe-zone flags drawn, so the 318
+Art. 1 special rule is exercised on the standard and advanced tiers), district (the 320 App. I tier conditions on
+communes, townships and satisfaction) and province (321 completion).
 
 Session names (issue #17): the product evaluates every dossier on one session name; `--sids` runs the cases
 round-robin over several names (each its own durable ruleset), so an answer that depended on the session

@@ -16,11 +16,10 @@ from pydantic import StrictInt, StrictStr
 from ntm.criteria.dossier import dossier_from_source, observations
 from ntm.criteria.loader import load_ruleset
 from ntm.criteria.model import Level, Strict
-from ntm.criteria.overlay import load_overlay
 from ntm.criteria.validation import validate
 from ntm.criteria.yamlsrc import Source, load
 from ntm.engine import oracle
-from ntm.engine.evaluate import Inputs, evaluate, resolved_for
+from ntm.engine.evaluate import evaluate, gather_loaded, resolved_for
 from ntm.errors import NtmInputError
 
 TierStatus = Literal["met", "not_met", "indeterminate"]
@@ -93,8 +92,8 @@ def run_case(cf: CaseFile, case: Case, path: str, ruleset_path: str | None = Non
     fails: list[str] = []
     try:
         ld = dossier_from_source(_dossier(cf, case, path))
-        lo = load_overlay(os.path.join(base, case.overlay), lr.ruleset) if case.overlay else None
-        inp = Inputs(ld, lr, lo)
+        # the one input path every evaluation takes: an overlay's facts and indicators are merged here too
+        inp = gather_loaded(ld, lr.path, os.path.join(base, case.overlay) if case.overlay else None)
         outcome = evaluate(inp)
     except NtmInputError as e:
         if case.expect.error and case.expect.error in e.render():
@@ -103,7 +102,7 @@ def run_case(cf: CaseFile, case: Case, path: str, ruleset_path: str | None = Non
     if case.expect.error:
         return CaseResult(case.name, [f"expected an error containing '{case.expect.error}', but it evaluated"])
     # the oracle must agree with the engine on every status, not only the expected ones
-    ref = oracle.evaluate(resolved_for(inp), observations(inp.dossier, lr.ruleset))
+    ref = oracle.evaluate(resolved_for(inp), observations(inp.dossier, inp.ruleset.ruleset))
     got = {}
     every_tier = outcome.tiers + ([outcome.recognition] if outcome.recognition else [])
     for t in every_tier:

@@ -44,6 +44,8 @@ class SchemaKind(str, enum.Enum):
     dossier = "dossier"
     overlay = "overlay"
     outcome = "outcome"
+    whatif = "whatif"
+    plan = "plan"
 
 
 def console():

@@ -56,7 +56,7 @@ def test_synthetic_communes_with_and_without_overlay():
         assert want in kinds, want
 
 
-@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(ROOT, "examples", "xa-*.yaml"))))
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(ROOT, "examples", "*.yaml"))))
 def test_example_dossiers(path):
     import datetime as dt
 

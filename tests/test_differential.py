@@ -165,6 +165,46 @@ def test_engine_agrees_with_oracle_on_random_rulesets(case):
     assert_agree(res, obs)
 
 
+@st.composite
+def upper_level_case(draw):
+    """District and province levels (320 App. I tier conditions, 321 completion) and especially difficult
+    communes (318 Art. 1 for standard and advanced), where the shipped rulesets have them."""
+    rs = draw(st.sampled_from([r for r in SHIPPED if r.level("province") or r.level("district")]))
+    ths = thresholds_by_fact(rs)
+    levels = [ls.level for ls in rs.levels if ls.level in ("district", "province")] + ["commune"]
+    level = draw(st.sampled_from(levels))
+    region = draw(st.sampled_from([r.id for r in rs.regions]))
+    flags = tuple(f.id for f in rs.unit_flags if draw(st.booleans()))
+    if level == "commune":
+        flags = tuple(sorted(set(flags) | {"especially_difficult"} & {f.id for f in rs.unit_flags}))
+    start, end = rs.effective.start.year, (rs.effective.end or rs.effective.start).year
+    year = draw(st.integers(start, end))
+    obs = {}
+    for f in rs.facts:
+        if f.level == level:
+            o = value_for(f, ths.get(f.id, []), draw)
+            if o is not None:
+                obs[f.id] = o
+    return rs, level, region, flags, year, obs
+
+
+@settings(max_examples=EXAMPLES // 2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(upper_level_case())
+def test_engine_agrees_with_oracle_on_district_province_and_special_rule(case):
+    rs, level, region, flags, year, obs = case
+    assert_agree(resolve(rs, level, region, year, flags), obs)
+
+
+def test_the_new_levels_and_tiers_are_in_the_differential_sample():
+    """The province level and the district tier's own conditions exist, so the samples above exercise them."""
+    rs = next(r for r in SHIPPED if r.id == "vn-2021-2025")
+    assert rs.level("province") is not None and [t.id for t in rs.level("province").tiers] == ["completed"]
+    std = next(t for t in rs.level("district").tiers if t.id == "standard")
+    assert any(i.code == "0.1" for c in std.criteria for i in c.indicators)
+    res = resolve(rs, "commune", "ĐNB", 2024, ("especially_difficult",))
+    assert res.tier("standard").region == res.tier("advanced").region == "TDMNPB"
+
+
 @pytest.mark.slow
 @settings(max_examples=20000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(shipped_case())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -12,6 +13,8 @@ import pytest
 from ntm.criteria.loader import load_ruleset_file
 from ntm.criteria.resolve import resolve
 from ntm.errors import NtmInputError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 MINI = textwrap.dedent("""\
     id: mini
@@ -152,13 +155,40 @@ def test_author_mistakes_point_at_the_line(tmp_path, old, new, needles):
 
 
 def test_schema_export_is_valid_json_schema():
-    for kind in ("ruleset", "dossier", "overlay", "outcome"):
+    for kind in ("ruleset", "dossier", "overlay", "outcome", "whatif", "plan"):
         proc = subprocess.run([sys.executable, "-m", "ntm.cli", "schema", kind], capture_output=True, text=True,
                               timeout=60)
         assert proc.returncode == 0, proc.stderr
         doc = json.loads(proc.stdout)
         assert doc["$schema"].endswith("2020-12/schema")
         assert "properties" in doc
+
+
+def test_result_schemas_validate_what_the_cli_prints():
+    """`ntm schema outcome|whatif|plan` describe the JSON that evaluate, whatif and plan print (other programs
+    can check what they receive)."""
+    import jsonschema
+
+    ex = os.path.join(ROOT, "examples")
+    ov = os.path.join(ex, "overlays", "tinh-minh-hoa.yaml")
+    runs = {
+        "outcome": ["evaluate", os.path.join(ex, "xa-kieu-mau.yaml"), "--overlay", ov],
+        "whatif": ["whatif", os.path.join(ex, "xa-thieu-hai-tieu-chi.yaml"), "--overlay", ov, "--scenario",
+                   os.path.join(ex, "scenarios", "xa-thieu-hai-tieu-chi.yaml")],
+        "plan": ["plan", os.path.join(ex, "huyen-vi-du.yaml"), "-t", "standard", "--overlay", ov, "--costs",
+                 os.path.join(ex, "costs", "chi-phi-minh-hoa.yaml")],
+    }
+    for kind, args in runs.items():
+        schema = json.loads(subprocess.run([sys.executable, "-m", "ntm", "schema", kind], capture_output=True,
+                                           text=True, check=True, cwd=ROOT).stdout)
+        out = subprocess.run([sys.executable, "-m", "ntm", *args, "-f", "json"], capture_output=True, text=True,
+                             cwd=ROOT, check=False)
+        assert out.returncode == 0, out.stderr
+        data = json.loads(out.stdout)
+        jsonschema.validate(data, schema)
+        data["unexpected"] = True
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(data, schema)
 
 
 def test_ruleset_schema_validates_the_shipped_ruleset():

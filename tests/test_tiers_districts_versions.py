@@ -75,9 +75,12 @@ def test_model_needs_at_least_one_outstanding_field(tmp_path):
 
 def test_district_is_judged_on_its_communes():
     o = evaluate_file(str(EX / "huyen-vi-du.yaml"), overlay=OVERLAY)
-    assert o.tier("standard").status == "met" and o.tier("standard").criteria_met == 9
-    assert o.summary.recognition == "not_met" and o.summary.communes_holding_back == ["99002"]
-    share = cond(o, "recognition", "4.0")
+    # 320 App. I: 100% of communes NTM is a condition of the district tier itself (criterion 0), not only of
+    # recognition; the 9 district criteria are met
+    assert o.tier("standard").status == "not_met" and o.tier("standard").criteria_met == 9
+    assert o.tier("standard").unmet_criteria == ["0"]
+    assert o.summary.recognition == "met" and o.summary.communes_holding_back == ["99002"]
+    share = cond(o, "standard", "0.1")
     assert share.observed == 80 and share.threshold == 100 and share.status == "fail"
     by_code = {c.code: c for c in o.communes}
     assert by_code["99004"].highest_tier == "model" and by_code["99004"].source == "dossier"

@@ -34,14 +34,17 @@ REQUIRED_INPUTS = {"dossier": dict, "dossier_sha256": str, "communes": dict, "ru
 
 def decision_id(inputs: dict) -> str:
     """The identity of a decision: what was judged, by which rules; never who ran it or with which build."""
-    return digest({
+    ident = {
         "dossier_sha256": inputs["dossier_sha256"],
         "communes": {k: v.get("sha256") for k, v in sorted(inputs["communes"].items())},
         "ruleset": {k: inputs["ruleset"].get(k) for k in ("id", "version", "sha256")},
         "overlay": inputs["overlay"]["sha256"] if inputs.get("overlay") else None,
         "as_of": inputs.get("as_of"),
         "tier": inputs.get("tier"),
-    })
+    }
+    if inputs.get("audit_past"):  # only when asked: every earlier decision keeps its id
+        ident["audit_past"] = True
+    return digest(ident)
 
 
 def body_sha256(rec: dict) -> str:
@@ -74,9 +77,7 @@ def build(inputs, outcome: Outcome, *, as_of: dt.date | None = None, tier: str |
     dossier = embeddable(ld.source.data)
     communes = {}
     base = os.path.dirname(os.path.abspath(ld.path))
-    for ref in ld.dossier.communes:
-        if ref.dossier is not None:
-            communes[ref.dossier] = _embedded_file(os.path.join(base, ref.dossier))
+    _embed_members(ld, base, communes, top=True)
     lr = inputs.ruleset
     shipped = shipped_paths().get(lr.ruleset.id)
     lo = inputs.overlay
@@ -95,6 +96,8 @@ def build(inputs, outcome: Outcome, *, as_of: dt.date | None = None, tier: str |
         "as_of": as_of.isoformat() if as_of else None,
         "tier": tier,
     }
+    if getattr(inputs, "audit_past", False):
+        rec_inputs["audit_past"] = True
     out = outcome_data(outcome)
     u = outcome.unit
     rec = {
@@ -111,6 +114,28 @@ def build(inputs, outcome: Outcome, *, as_of: dt.date | None = None, tier: str |
     }
     rec["record_sha256"] = body_sha256(rec)
     return rec
+
+
+def _embed_members(ld, base: str, into: dict, top: bool = False, depth: int = 0) -> None:
+    """Every dossier a decision read: a district's communes, a province's districts, towns and their communes.
+
+    Keys are paths relative to the top dossier's folder (as written, at the top level, so earlier records keep
+    their ids), so `unpack` re-creates the same tree."""
+    from ntm.criteria.dossier import load_dossier
+
+    here = os.path.dirname(os.path.abspath(ld.path))
+    refs = [r.dossier for r in ld.dossier.communes if r.dossier is not None]
+    refs += [r.dossier for r in ld.dossier.districts if r.dossier is not None]
+    for ref in refs:
+        path = os.path.join(here, ref)
+        key = ref if top else os.path.relpath(os.path.normpath(path), base).replace(os.sep, "/")
+        if key in into:
+            continue
+        into[key] = _embedded_file(path)
+        if depth < 2:
+            sub = load_dossier(path)
+            if sub.dossier.communes or sub.dossier.districts:
+                _embed_members(sub, base, into, depth=depth + 1)
 
 
 def to_text(rec: dict) -> str:
@@ -282,5 +307,5 @@ def reevaluate(rec: dict, workdir: str, ruleset_path: str | None = None) -> tupl
     dossier, overlay = unpack(rec, workdir)
     inp = rec["inputs"]
     as_of = dt.date.fromisoformat(inp["as_of"]) if inp.get("as_of") else None
-    inputs = gather(dossier, rpath, overlay, as_of)
+    inputs = gather(dossier, rpath, overlay, as_of, audit_past=inp.get("audit_past") is True)
     return evaluate(inputs, trace=True, tier=inp.get("tier"), as_of=as_of), notes

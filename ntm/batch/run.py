@@ -70,4 +70,13 @@ def run_batch(path: str, *, ruleset: str | None = None, overlay: str | None = No
         results = pool.run_isolated(stream(), settings, jobs, timeout, tick)
     else:
         results = pool.run_in_process(stream(), settings, tick)
-    return summary.build(inp, entries, results, compare=prev)
+    return summary.build(inp, entries, results, compare=prev, laws=_laws(ruleset))
+
+
+def _laws(ruleset: str | None) -> dict:
+    """ruleset file sha256 -> Ruleset, for what the summary takes from the law (bands, tier order): the named
+    ruleset and every shipped one (units are judged by the one in force on their date)."""
+    from ntm.criteria.loader import all_shipped, load_ruleset
+
+    lrs = all_shipped() + ([load_ruleset(ruleset)] if ruleset else [])
+    return {lr.sha256: lr.ruleset for lr in lrs}

@@ -13,7 +13,8 @@ Shape (keys the HTML/markdown batch report reads)::
               gaps: [{tier, criterion, indicator, fact, op, observed, threshold, gap, unit}]}],
    "errors": [{row, file, code, reason}],
    "summary": {units, evaluated, errors, tiers: {tier: {met, pct, not_met, indeterminate}},
-               bands: {"19", "15-18", "10-14", "5-9", "<5"}  (communes, standard-tier criteria met),
+               bands: {band id: communes}  (the ruleset's criteria_bands, e.g. "19", "15-18", "10-14", "5-9",
+                       "<5" of the standard tier; without them one band per number of criteria met),
                avg_criteria_met, most_failed_criteria: [{tier, number, name, count}],
                most_failed_indicators: [{tier, code, label, count}],
                priority: [{code, name, district, tier, missing_criteria, distance}]  (1 or 2 criteria away),
@@ -29,8 +30,6 @@ from collections import Counter
 from decimal import ROUND_HALF_EVEN, Decimal
 
 SCHEMA = "ntm-batch/1"
-BANDS = (("19", 19, 10**6), ("15-18", 15, 18), ("10-14", 10, 14), ("5-9", 5, 9), ("<5", 0, 4))
-LADDER = ("standard", "advanced", "model")
 PRIORITY_DISTANCE = 2
 
 
@@ -47,8 +46,43 @@ def natural(code: str) -> tuple:
     return tuple(int(p) if p.isdigit() else 10**6 for p in re.split(r"[.]", str(code)))
 
 
-def build(inp, entries: list, results: dict, *, compare: dict | None = None) -> dict:
-    """The batch document from the input's entries (jobs and bad rows, in order) and the results by index."""
+class Bands:
+    """The commune bands of "criteria met" from the rulesets the units were judged by (law as data)."""
+
+    def __init__(self, laws: dict, shas: list[str]):
+        self.by_sha: dict[str, tuple[str, list[tuple[str, int, int | None]]]] = {}
+        self.order: list[str] = []
+        for sha in shas:
+            ls = laws[sha].level("commune") if sha in laws else None
+            if ls is None:
+                continue
+            if ls.criteria_bands is not None:
+                cb = ls.criteria_bands
+                spec = (cb.tier, [(b.id, b.min, b.max) for b in cb.bands])
+            else:  # no grouping the law does not state: one band per number of criteria, most first
+                first = next((t for t in ls.tiers if t.kind == "tier"), None)
+                if first is None:
+                    continue
+                n = len(first.criteria)
+                spec = (first.id, [(str(k), k, k) for k in range(n, -1, -1)])
+            self.by_sha[sha] = spec
+            self.order.extend(b for b, _, _ in spec[1] if b not in self.order)
+
+    def tier(self, u: dict) -> str | None:
+        spec = self.by_sha.get(u.get("_sha"))
+        return spec[0] if spec else None
+
+    def band(self, u: dict) -> str | None:
+        spec = self.by_sha.get(u.get("_sha"))
+        if spec is None or u["level"] != "commune" or spec[0] not in u["criteria"]:
+            return None
+        met = u["criteria"][spec[0]]["met"]
+        return next((b for b, lo, hi in spec[1] if lo <= met and (hi is None or met <= hi)), None)
+
+
+def build(inp, entries: list, results: dict, *, compare: dict | None = None, laws: dict | None = None) -> dict:
+    """The batch document from the input's entries (jobs and bad rows, in order) and the results by index.
+    `laws` maps a ruleset file's sha256 to the Ruleset (bands and tier order come from it)."""
     from ntm.batch.inputs import RowError
 
     units, errors, labels, rulesets, overlay, scopes = [], [], {}, [], None, []
@@ -71,7 +105,11 @@ def build(inp, entries: list, results: dict, *, compare: dict | None = None) -> 
             rulesets.append(rs)
         ov = rec.pop("_overlay")
         overlay = overlay or ov
-        units.append({"row": item.row, "file": item.file, **rec})
+        units.append({"row": item.row, "file": item.file, **rec, "_sha": rs["sha256"]})
+    bands = Bands(laws or {}, [r["sha256"] for r in rulesets])
+    summary = summarise(units, len(errors), _first_label(labels, scopes), bands)
+    for u in units:
+        u.pop("_sha")
     doc = {
         "schema": SCHEMA,
         "input": {"path": inp.path, "kind": inp.kind, "rows": inp.rows},
@@ -80,7 +118,7 @@ def build(inp, entries: list, results: dict, *, compare: dict | None = None) -> 
         "overlay": overlay,
         "units": units,
         "errors": errors,
-        "summary": summarise(units, len(errors), _first_label(labels, scopes)),
+        "summary": summary,
         "compare": None,
     }
     if compare is not None:
@@ -99,20 +137,23 @@ def _first_label(labels: dict, scopes: list) -> dict:
 
 
 def tier_order(units: list[dict]) -> list[str]:
+    """Tiers in the order the rulesets list them (each unit's tiers come in its ruleset's order)."""
     order: list[str] = []
     for u in units:
         for t in u["tiers"]:
             if t not in order:
                 order.append(t)
-    return sorted(order, key=lambda t: (LADDER.index(t) if t in LADDER else len(LADDER), order.index(t)))
+    return order
 
 
-def _avg_criteria(units: list[dict]) -> float | None:
-    xs = [u["criteria"]["standard"]["met"] for u in units if u["level"] == "commune" and "standard" in u["criteria"]]
+def _avg_criteria(units: list[dict], bands: Bands) -> float | None:
+    xs = [u["criteria"][t]["met"] for u in units
+          if u["level"] == "commune" and (t := bands.tier(u)) is not None and t in u["criteria"]]
     return dec2(sum(xs), len(xs)) if xs else None
 
 
-def summarise(units: list[dict], n_errors: int, labels: dict) -> dict:
+def summarise(units: list[dict], n_errors: int, labels: dict, bands: Bands | None = None) -> dict:
+    bands = bands or Bands({}, [])
     order = tier_order(units)
     n = len(units)
     tiers = {}
@@ -120,12 +161,11 @@ def summarise(units: list[dict], n_errors: int, labels: dict) -> dict:
         c = Counter(u["tiers"].get(t) for u in units)
         tiers[t] = {"met": c["met"], "pct": dec2(100 * c["met"], n), "not_met": c["not_met"],
                     "indeterminate": c["indeterminate"]}
-    bands = {b[0]: 0 for b in BANDS}
+    counts = {b: 0 for b in bands.order}
     for u in units:
-        if u["level"] != "commune" or "standard" not in u["criteria"]:
-            continue
-        met = u["criteria"]["standard"]["met"]
-        bands[next(b for b, lo, hi in BANDS if lo <= met <= hi)] += 1
+        b = bands.band(u)
+        if b is not None:
+            counts[b] += 1
     crit, ind = Counter(), Counter()
     for u in units:
         for t, c in u["criteria"].items():
@@ -138,9 +178,9 @@ def summarise(units: list[dict], n_errors: int, labels: dict) -> dict:
     most_i = [{"tier": t, "code": code, "label": labels.get(f"i:{t}:{code}"), "count": k}
               for (t, code), k in sorted(ind.items(), key=lambda x: (-x[1], rank[x[0][0]], natural(x[0][1])))]
     return {
-        "units": n + n_errors, "evaluated": n, "errors": n_errors, "tiers": tiers, "bands": bands,
-        "avg_criteria_met": _avg_criteria(units), "most_failed_criteria": most_c, "most_failed_indicators": most_i,
-        "priority": priority(units, rank), "districts": districts(units, order),
+        "units": n + n_errors, "evaluated": n, "errors": n_errors, "tiers": tiers, "bands": counts,
+        "avg_criteria_met": _avg_criteria(units, bands), "most_failed_criteria": most_c,
+        "most_failed_indicators": most_i, "priority": priority(units, rank), "districts": districts(units, order, bands),
     }
 
 
@@ -160,18 +200,20 @@ def priority(units: list[dict], rank: dict) -> list[dict]:
     return [x[3] for x in sorted(out, key=lambda x: x[:3])]
 
 
-def districts(units: list[dict], order: list[str]) -> list[dict]:
+def districts(units: list[dict], order: list[str], bands: Bands) -> list[dict]:
     groups: dict[str, list[dict]] = {}
     for u in units:
         if u["district"]:
             groups.setdefault(u["district"], []).append(u)
     return [{"district": d, "units": len(us), "tiers": {t: sum(1 for u in us if u["tiers"].get(t) == "met")
                                                          for t in order},
-             "avg_criteria_met": _avg_criteria(us)} for d, us in sorted(groups.items())]
+             "avg_criteria_met": _avg_criteria(us, bands)} for d, us in sorted(groups.items())]
 
 
-def _rank(tier: str | None) -> int:
-    return 0 if tier is None else (LADDER.index(tier) + 1 if tier in LADDER else 0)
+def _rank(tier: str | None, ladder: list[str]) -> int:
+    """How high a unit stands: 0 for no tier, else 1 + the place of its highest tier in the ruleset's ladder
+    (the unit's tiers, in the order its ruleset lists them)."""
+    return 0 if tier is None else (ladder.index(tier) + 1 if tier in ladder else 0)
 
 
 def compare_with(prev: dict, cur: dict, path: str) -> dict:
@@ -183,7 +225,8 @@ def compare_with(prev: dict, cur: dict, path: str) -> dict:
         p = before.get(u["code"])
         if p is None:
             continue
-        a, b = _rank(p["highest_tier"]), _rank(u["highest_tier"])
+        ladder = list(u["tiers"]) + [t for t in p.get("tiers") or {} if t not in u["tiers"]]
+        a, b = _rank(p["highest_tier"], ladder), _rank(u["highest_tier"], ladder)
         entry = {"code": u["code"], "name": u["name"], "tier": u["highest_tier"], "previous": p["highest_tier"]}
         if b > a:
             gained.append(entry)

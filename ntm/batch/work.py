@@ -77,18 +77,11 @@ def run_job(job: Job, s: Settings) -> tuple[str, object]:
 
 def evaluate_record(inp, as_of: dt.date | None = None) -> dict:
     """`record(evaluate(inp))`, without building the Outcome (~370 objects a commune) the record does not need:
-    the same validation, the same engine run, the record read straight from the engine's verdict. A district
-    (its communes evaluated first) goes the long way."""
-    from ntm.criteria.dossier import observations
-    from ntm.engine.evaluate import evaluate, resolved_for
-    from ntm.engine.run import run_engine
+    the same validation and engine run (`decide`), the record read straight from the engine's verdict."""
+    from ntm.engine.evaluate import decide
 
-    if inp.dossier.dossier.communes:
-        return record(evaluate(inp, as_of=as_of))
-    rs = inp.ruleset.ruleset
-    obs = observations(inp.dossier, rs)
-    res = resolved_for(inp, as_of)
-    return record_from_verdict(inp, res, obs, run_engine(res, obs).verdict)
+    dec = decide(inp, as_of=as_of)
+    return record_from_verdict(inp, dec.res, dec.obs, dec.run.verdict)
 
 
 def describe(p: Problem, job: Job, columns: dict) -> str:

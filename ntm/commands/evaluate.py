@@ -29,6 +29,8 @@ def evaluate(
     sign_key: str | None = typer.Option(None, "--sign-key", help="Sign the record with this council key "
                                         "(from `ntm keys generate`)."),
     signer: str | None = typer.Option(None, "--signer", help="The signing council's name, shown in the record."),
+    audit_past: bool = typer.Option(False, "--audit-past", help="Apply a level's rules after the level ended "
+                                    "(districts after 2025-07-01), to audit a past decision; every output says so."),
 ) -> None:
     """Evaluate a commune's dossier: which tiers are met, and exactly what is missing."""
     from ntm.engine.evaluate import evaluate as run, gather, to_json
@@ -38,7 +40,7 @@ def evaluate(
         raise NtmInputError.single("signing needs a record to sign", field="--sign-key", hint="add --record FILE")
     if record:
         _check_record_target(record, output, force)
-    inputs = gather(dossier, ruleset, overlay, when)
+    inputs = gather(dossier, ruleset, overlay, when, audit_past=audit_past)
     outcome = run(inputs, trace=trace or bool(record), tier=tier, as_of=when)
     if record:
         from ntm.audit import record as rec_mod
@@ -67,6 +69,14 @@ def evaluate(
         from ntm.report.terminal import render
 
         write_rendered(lambda c: render(outcome, c, lang.value), output, force)
+    if require is not None and outcome.warnings:
+        # a tier met under rules not in force that day is not a success
+        r = outcome.ruleset
+        raise NtmInputError.single(
+            f"the result was reached under rules not in force on {r.as_of} "
+            f"({'; '.join(x.text.en for x in outcome.warnings)}); it cannot count as meeting '{require}'",
+            field="--require",
+            hint="drop --ruleset to use the rules in force that day, or choose --as-of within the rules' period")
     if require is not None and outcome.tier(require).status != "met":
         raise typer.Exit(1)
 

@@ -21,7 +21,8 @@ class ReportFmt(str, enum.Enum):
     md = "md"
 
 
-def read_input(path: str, ruleset: str | None = None, overlay: str | None = None, as_of=None):
+def read_input(path: str, ruleset: str | None = None, overlay: str | None = None, as_of=None,
+               audit_past: bool = False):
     """("outcome", Outcome) or ("batch", dict): a dossier is evaluated by the engine, a folder/CSV/XLSX goes
     through `ntm batch`, an outcome or batch JSON is read as is (validated)."""
     if not os.path.exists(path):
@@ -48,7 +49,7 @@ def read_input(path: str, ruleset: str | None = None, overlay: str | None = None
                                    field="schema", expected=f"{OUTCOME_SCHEMA} or {BATCH_SCHEMA}")
     from ntm.engine.evaluate import evaluate, gather
 
-    inputs = gather(path, ruleset, overlay, as_of)
+    inputs = gather(path, ruleset, overlay, as_of, audit_past=audit_past)
     return "outcome", evaluate(inputs, as_of=as_of)
 
 
@@ -93,8 +94,11 @@ def report(
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write to this file instead of "
                                                "stdout.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Allow --output to replace an existing file.")] = False,
+    audit_past: Annotated[bool, typer.Option("--audit-past", help="Apply a level's rules after the level ended "
+                                             "(districts after 2025-07-01), to audit a past decision; the report "
+                                             "says so.")] = False,
 ) -> None:
     """Write a report: the appraisal view of one unit, or the province summary of a batch with charts."""
     when = parse_date(as_of, "--as-of")
-    kind, obj = read_input(source, ruleset, overlay, when)
+    kind, obj = read_input(source, ruleset, overlay, when, audit_past)
     write_output(render_report(kind, obj, fmt.value, lang.value), output, force)

@@ -12,14 +12,19 @@ from ntm.cli import SchemaKind, app
 
 @app.command()
 def schema(kind: SchemaKind = typer.Argument(..., help="Which JSON Schema to print.")) -> None:
-    """Print the JSON Schema of rulesets, dossiers, overlays or outcomes (for editors and other programs)."""
+    """Print the JSON Schema of rulesets, dossiers, overlays, outcomes, what-if results or plans (for editors
+    and other programs)."""
     from ntm.criteria.dossier import Dossier
     from ntm.criteria.model import Ruleset
     from ntm.criteria.overlay import Overlay
     from ntm.engine.outcome import Outcome
+    from ntm.engine.plan_result import PlanResult
+    from ntm.engine.whatif import WhatIfResult
 
-    model = {"ruleset": Ruleset, "dossier": Dossier, "overlay": Overlay, "outcome": Outcome}[kind.value]
-    mode = "serialization" if kind is SchemaKind.outcome else "validation"
+    model = {"ruleset": Ruleset, "dossier": Dossier, "overlay": Overlay, "outcome": Outcome,
+             "whatif": WhatIfResult, "plan": PlanResult}[kind.value]
+    results = (SchemaKind.outcome, SchemaKind.whatif, SchemaKind.plan)
+    mode = "serialization" if kind in results else "validation"
     doc = model.model_json_schema(by_alias=True, mode=mode)
     doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     doc["$id"] = f"https://ntm-rules.invalid/schema/{kind.value}.json"

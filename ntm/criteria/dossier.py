@@ -85,6 +85,8 @@ class CommuneRef(Strict):
     dossier: StrictStr | None = None
     status: Literal["none", "standard", "advanced", "model"] | None = None
     decision: Decision | None = None
+    satisfaction_pct: Annotated[Number, Field(ge=0, le=100)] | None = Field(
+        default=None, description="the commune's lowest residents' satisfaction (%) across NTM contents (320 App. I)")
 
     @model_validator(mode="after")
     def _one_source(self) -> "CommuneRef":
@@ -95,11 +97,45 @@ class CommuneRef(Strict):
         return self
 
 
+class TownshipRef(Strict):
+    """A township (thị trấn) of a district and whether it meets the civilised urban area standard (320 App. I)."""
+
+    code: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    civilised: StrictBool
+    decision: Decision | None = None
+
+
+class DistrictRef(Strict):
+    """A district, town or provincial city of a province: its dossier (evaluated in the same run) or its declared,
+    decided status (district: none/standard/advanced; town: none/completed)."""
+
+    code: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    kind: Literal["district", "town"] = "district"
+    dossier: StrictStr | None = None
+    status: Literal["none", "standard", "advanced", "completed"] | None = None
+    decision: Decision | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "DistrictRef":
+        if (self.dossier is None) == (self.status is None):
+            raise ValueError("give either the district's dossier (a file) or its declared status, not both")
+        allowed = ("none", "completed") if self.kind == "town" else ("none", "standard", "advanced")
+        if self.status is not None and self.status not in allowed:
+            raise ValueError(f"a {self.kind}'s declared status is one of {', '.join(allowed)}, not '{self.status}'")
+        if self.status not in (None, "none") and self.decision is None:
+            raise ValueError(f"a declared status '{self.status}' needs the recognition decision (number, date)")
+        return self
+
+
 class Dossier(Strict):
     unit: Unit
     assessment: Assessment
     ruleset: StrictStr | None = None
     communes: list[CommuneRef] = []
+    townships: list[TownshipRef] | None = None
+    districts: list[DistrictRef] = []
     facts: dict[StrictStr, Any] = Field(
         default={}, description="fact id -> value, or {value, evidence: {document, date, note}, note}")
     note: StrictStr | None = None
@@ -159,6 +195,28 @@ def _same_but_hidden(fid: str, catalogue) -> str | None:
     plain = _plain(str(fid))
     hit = next((c for c in catalogue if _plain(c) == plain), None)
     return f"did you mean '{hit}'? (the id differs in case, spacing or invisible characters)" if hit else None
+
+
+# a unit written in millions (triệu đồng) or thousands: a value typed in plain đồng is off by exactly that scale
+_SCALES = ((("tỷ", "billion"), 10**9, "billion"), (("triệu", "million"), 10**6, "million"),
+           (("nghìn", "ngàn", "thousand"), 10**3, "thousand"))
+
+
+def unit_scale_hint(fact, value: Fraction, lo: Fraction, hi: Fraction) -> str | None:
+    """'61200000 looks like VND: 61.2 million?' for any fact whose unit counts money in a multiple of đồng."""
+    units = f"{fact.unit} {fact.unit_en or ''}".casefold()
+    if not any(m in units for m in ("đồng", "vnd", "dong")):
+        return None
+    for words, scale, name in _SCALES:
+        if any(wd in units for wd in words):
+            scaled = value / scale
+            if lo <= scaled <= hi:
+                shown = format(Decimal(scaled.numerator) / Decimal(scaled.denominator), "f")
+                shown = shown.rstrip("0").rstrip(".") if "." in shown else shown
+                return f"{format(value.numerator if value.denominator == 1 else float(value), '')} looks like VND: " \
+                       f"{shown} {name}? ({fact.unit})"
+            return None
+    return None
 
 
 def check_unit(ld: LoadedDossier, rs: Ruleset) -> list[Problem]:
@@ -254,7 +312,8 @@ def observations(ld: LoadedDossier, rs: Ruleset, extra: dict | None = None) -> d
         lo, hi = Fraction(Decimal(str(fact.range.min))), Fraction(Decimal(str(fact.range.max)))
         if not lo <= frac <= hi:
             problems.append(Problem(f"{value} is outside the valid range", file=path, line=line, field=fname,
-                                    expected=f"{fact.range.min}..{fact.range.max} {fact.unit}"))
+                                    expected=f"{fact.range.min}..{fact.range.max} {fact.unit}",
+                                    hint=unit_scale_hint(fact, frac, lo, hi)))
             continue
         if fact.type == "count" and frac.denominator != 1:
             problems.append(Problem(f"{value} is not a whole number", file=path, line=line, field=fname,

@@ -138,8 +138,21 @@ def _period(path: str) -> tuple[dt.date, dt.date | None, set[str]] | None:
     return dt.date.fromisoformat(m.group(1)), end, set(_LEVEL.findall(text))
 
 
-def ruleset_for_date(date, level: str = "commune") -> LoadedRuleset:
-    """The shipped ruleset in force on a date (effective.from <= date <= effective.to)."""
+def _ended_level(date, level: str) -> LoadedRuleset | None:
+    """The shipped ruleset whose `level` ended most recently before date (districts after 2025-07-01)."""
+    ended = []
+    for lr in all_shipped():
+        ls = lr.ruleset.level(level)
+        if ls is not None and ls.effective is not None and ls.effective.end is not None and ls.effective.end < date:
+            ended.append((ls.effective.end, lr.path, lr))
+    return max(ended, key=lambda x: (x[0], x[1]))[2] if ended else None
+
+
+def ruleset_for_date(date, level: str = "commune", audit_past: bool = False) -> LoadedRuleset:
+    """The shipped ruleset in force on a date (effective.from <= date <= effective.to).
+
+    A level that has ended (districts after 2025-07-01) is an error naming why, unless `audit_past` asks for the
+    last rules that had it, to audit a past decision."""
     candidates = []
     for rid, path in shipped_paths().items():
         period = _period(path)
@@ -154,6 +167,16 @@ def ruleset_for_date(date, level: str = "commune") -> LoadedRuleset:
         eff = lr.ruleset.effective  # the header scan is only a shortcut: the loaded ruleset must agree
         if eff.start <= date and (eff.end is None or date <= eff.end) and lr.ruleset.level(level):
             return lr
+    gone = _ended_level(date, level)
+    if gone is not None:
+        if audit_past:
+            return gone
+        ls = gone.ruleset.level(level)
+        why = f": {ls.end_note.en}" if ls.end_note else ""
+        raise NtmInputError.single(
+            f"the {level} level ended on {ls.effective.end} ({gone.ruleset.id}){why}; no rules for it are in force on {date}",
+            field="assessment.date", expected=f"a date up to {ls.effective.end}",
+            hint=f"to audit a decision taken under the old {level} rules, add --audit-past to ntm evaluate or ntm report")
     spans = ", ".join(
         f"{lr.ruleset.id} ({lr.ruleset.effective.start} → {lr.ruleset.effective.end or '…'})" for lr in all_shipped()
     )

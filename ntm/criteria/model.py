@@ -252,9 +252,33 @@ class Tier(Strict):
     note: Text | None = None
 
 
+class Band(Strict):
+    """One published band of "criteria met" (e.g. 15-18 of 19): min..max inclusive, max None = no limit."""
+
+    id: Annotated[StrictStr, Field(min_length=1, max_length=20)]
+    min: Annotated[StrictInt, Field(ge=0)]
+    max: Annotated[StrictInt, Field(ge=0)] | None = None
+
+
+class CriteriaBands(Strict):
+    """How provinces group units by the number of criteria of `tier` they meet (province reports count them).
+    Without it a batch counts each number of criteria separately (no grouping the law does not state)."""
+
+    tier: Annotated[StrictStr, Field(pattern=SNAKE)]
+    bands: Annotated[list[Band], Field(min_length=1)]
+    note: Text | None = None
+
+
 class LevelSet(Strict):
+    """The tiers of one level. `effective` dates the level itself (districts were abolished on 2025-07-01):
+    outside it the level does not exist, and `end_note` says why (shown to the user, with `end_citation`)."""
+
     level: Level
     tiers: Annotated[list[Tier], Field(min_length=1)]
+    effective: "Effective | None" = None
+    end_note: Text | None = None
+    end_citation: Citation | None = None
+    criteria_bands: CriteriaBands | None = None
 
 
 class Region(Strict):
@@ -358,6 +382,33 @@ def numeric_thresholds_by_fact(rs: "Ruleset") -> dict[str, list[Decimal]]:
     return {k: sorted(v) for k, v in out.items()}
 
 
+def _band_errors(ls: "LevelSet", loc: tuple) -> list[tuple[tuple, str]]:
+    """Bands name a tier of the level and cover 0..(its number of criteria) once each, in descending order."""
+    cb = ls.criteria_bands
+    if cb is None:
+        return []
+    tier = next((t for t in ls.tiers if t.id == cb.tier), None)
+    if tier is None:
+        return [(loc + ("tier",), f"criteria_bands.tier '{cb.tier}' is not a tier of level {ls.level}")]
+    n = len(tier.criteria)
+    errs, covered = [], []
+    for bi, b in enumerate(cb.bands):
+        hi = n if b.max is None else b.max
+        if hi < b.min:
+            errs.append((loc + ("bands", bi), f"band '{b.id}' has max {b.max} below min {b.min}"))
+        covered.extend(range(b.min, min(hi, n) + 1))
+    for bi, d in _dupes([b.id for b in cb.bands]):
+        errs.append((loc + ("bands", bi, "id"), f"band '{d}' is defined twice"))
+    if not errs and sorted(covered) != list(range(n + 1)):
+        twice = sorted({k for k in covered if covered.count(k) > 1})
+        gaps = [k for k in range(n + 1) if k not in covered]
+        errs.append((loc + ("bands",), f"bands must cover 0..{n} criteria of tier '{cb.tier}' exactly once"
+                     + (f"; not covered: {gaps}" if gaps else "") + (f"; covered twice: {twice}" if twice else "")))
+    if not errs and [b.min for b in cb.bands] != sorted((b.min for b in cb.bands), reverse=True):
+        errs.append((loc + ("bands",), "list the bands from the most criteria to the fewest"))
+    return errs
+
+
 def consistency_errors(rs: Ruleset) -> list[tuple[tuple, str]]:
     """Cross-reference checks a schema cannot express: unknown ids, duplicates, cycles, type mismatches.
 
@@ -392,6 +443,7 @@ def consistency_errors(rs: Ruleset) -> list[tuple[tuple, str]]:
     all_tiers: dict[str, Tier] = {}
     level_tiers: dict[tuple[str, str], Tier] = {}
     for li, ls in enumerate(rs.levels):
+        errs.extend(_band_errors(ls, ("levels", li, "criteria_bands")))
         tier_ids = [t.id for t in ls.tiers]
         for ti, d in _dupes(tier_ids):
             errs.append((("levels", li, "tiers", ti, "id"), f"tier '{d}' is defined twice"))
@@ -479,6 +531,15 @@ def consistency_errors(rs: Ruleset) -> list[tuple[tuple, str]]:
         for d in v.documents:
             if d not in doc_ids:
                 errs.append((("versions", vi, "documents"), f"unknown document '{d}'"))
+    for li, ls in enumerate(rs.levels):
+        if ls.effective is not None:
+            e = ls.effective
+            if e.end and e.end < e.start:
+                errs.append((("levels", li, "effective"), "effective.to is before effective.from"))
+            if e.start < rs.effective.start or (rs.effective.end and e.end and e.end > rs.effective.end):
+                errs.append((("levels", li, "effective"), f"level {ls.level} is dated outside the ruleset's period"))
+        if ls.end_citation is not None and ls.end_citation.document not in doc_ids:
+            errs.append((("levels", li, "end_citation", "document"), f"unknown document '{ls.end_citation.document}'"))
     for i, d in _dupes([v.id for v in rs.versions]):
         errs.append((("versions", i, "id"), f"version '{d}' is defined twice"))
     for ri, rr in enumerate(rs.region_rules):
@@ -511,3 +572,4 @@ CODE_RE = re.compile(CODE)
 
 Indicator.model_rebuild()
 Tier.model_rebuild()
+LevelSet.model_rebuild()

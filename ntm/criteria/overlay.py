@@ -96,7 +96,12 @@ def _load_overlay(path: str, ruleset: Ruleset) -> LoadedOverlay:
     from ntm.criteria.loader import sha256_text
 
     text = read_text(path)
-    src = parse(text, path)
+    return overlay_from_source(parse(text, path), sha256_text(text), ruleset)
+
+
+def overlay_from_source(src, sha256: str, ruleset: Ruleset) -> LoadedOverlay:
+    """Validate an overlay (read from a file or given in memory) against the ruleset it adds to."""
+    path = src.path
     ov = validate(Overlay, src)
     problems = []
     if ov.overlay.ruleset != ruleset.id:
@@ -157,7 +162,7 @@ def _load_overlay(path: str, ruleset: Ruleset) -> LoadedOverlay:
         if errs:
             raise NtmInputError([Problem(f"after adding the overlay's facts and indicators: {msg}", file=path)
                                  for _, msg in errs])
-    return LoadedOverlay(ov, path, sha256_text(text))
+    return LoadedOverlay(ov, path, sha256)
 
 
 def merge(rs: Ruleset, ov: Overlay) -> Ruleset:

@@ -49,7 +49,13 @@ def read_text(path: str) -> str:
         raise NtmInputError.single("is a folder, not a file", file=path)
     if size > MAX_BYTES:
         raise NtmInputError.single(f"file is too large ({size} bytes; the limit is {MAX_BYTES})", file=path)
-    raw = _read_bounded(path)
+    return decode(_read_bounded(path), path)
+
+
+def decode(raw: bytes, path: str) -> str:
+    """File bytes -> text, with the checks every reader applies (size, binary, UTF-8; a BOM is dropped)."""
+    if len(raw) > MAX_BYTES:
+        raise NtmInputError.single(f"file is too large ({len(raw)} bytes; the limit is {MAX_BYTES})", file=path)
     if b"\x00" in raw:
         raise NtmInputError.single("is a binary file, not YAML or JSON text", file=path)
     try:

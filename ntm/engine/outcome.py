@@ -91,6 +91,7 @@ class MissingThreshold(Out):
     condition: int
     set_by: Literal["national", "province"]
     reason: str | None
+    document: str | None = None  # the legal text the value is to come from (the indicator's citation)
 
 
 class ProvisionalUse(Out):
@@ -137,6 +138,9 @@ class RulesetOut(Out):
     as_of: dt.date | None
     sha256: str
     title: Label
+    effective_from: dt.date | None = None
+    effective_to: dt.date | None = None
+    in_force: bool | None = None  # were these rules in force on as_of? (False: see the outcome's warnings)
 
 
 class CommuneOut(Out):
@@ -151,6 +155,42 @@ class CommuneOut(Out):
     tiers: dict[str, Literal["met", "not_met", "indeterminate"]]
     highest_tier: str | None
     holding_back: bool
+    satisfaction_pct: Num | None = None
+    holding_back_reasons: list[Label] = []
+
+
+class TownshipOut(Out):
+    """A township of a district (320 App. I: 100% must meet the civilised urban area standard)."""
+
+    code: str
+    name: str
+    civilised: bool
+    decision_number: str | None
+    decision_date: dt.date | None
+    holding_back: bool
+
+
+class DistrictOut(Out):
+    """A district, town or provincial city of a province, and whether it holds the province back (321)."""
+
+    code: str
+    name: str
+    kind: Literal["district", "town"]
+    source: Literal["dossier", "declared"]
+    dossier: str | None
+    decision_number: str | None
+    decision_date: dt.date | None
+    tiers: dict[str, Literal["met", "not_met", "indeterminate"]]
+    status: str  # none | standard | advanced (district), none | completed (town), or indeterminate
+    holding_back: bool
+
+
+class WarningOut(Out):
+    """Something a reader must know before trusting the result (rules not in force that day, a level that
+    no longer exists). Every renderer prints these first."""
+
+    code: Literal["ruleset_not_in_force", "level_not_in_force"]
+    text: Label
 
 
 class OverlayOut(Out):
@@ -176,6 +216,7 @@ class Summary(Out):
     decided_by_provisional: bool
     recognition: Literal["met", "not_met", "indeterminate"] | None
     communes_holding_back: list[str] | None
+    districts_holding_back: list[str] | None = None
 
 
 class Outcome(Out):
@@ -185,10 +226,13 @@ class Outcome(Out):
     assessment_date: dt.date | None
     ruleset: RulesetOut
     overlay: OverlayOut | None
+    warnings: list[WarningOut] = []
     summary: Summary
     tiers: list[TierOut]
     recognition: TierOut | None
     communes: list[CommuneOut] | None
+    townships: list[TownshipOut] | None = None
+    districts: list[DistrictOut] | None = None
     engine: EngineOut
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -324,7 +368,7 @@ def _condition(T, ind: RIndicator, c: RCondition, verdict, obs, facts) -> Condit
 
 
 def build(res: Resolved, obs: dict[str, Observation], verdict: dict, facts: dict, *, unit, assessment, ruleset,
-          overlay, engine, communes=None) -> Outcome:
+          overlay, engine, communes=None, warnings=(), townships=None, districts=None) -> Outcome:
     tiers: list[TierOut] = []
     status_of: dict[str, str] = {}
     for tier in res.tiers:
@@ -347,7 +391,8 @@ def build(res: Resolved, obs: dict[str, Observation], verdict: dict, facts: dict
                         if rc.threshold.value is None:
                             missing_th.append(_new(MissingThreshold, indicator=ind.code, condition=rc.index,
                                                                set_by=rc.threshold.provenance.set_by,
-                                                               reason=rc.threshold.reason))
+                                                               reason=rc.threshold.reason,
+                                                               document=rc.citation.render()))
                 inds.append(_new(IndicatorOut, code=ind.code, label=_label(ind.label), status=st, required=ind.required,
                                          applies_if=ind.applies_if, citation=_citation(ind.citation), conditions=conds))
             cs = verdict.get(("crit", T, crit.number), "indeterminate")
@@ -394,6 +439,8 @@ def build(res: Resolved, obs: dict[str, Observation], verdict: dict, facts: dict
             tiers_met=met, highest_tier=met[-1] if met else None,
             decided_by_provisional=any(t.decided_by_provisional for t in tiers),
             recognition=recognition.status if recognition else None,
-            communes_holding_back=None if communes is None else [c.code for c in communes if c.holding_back]),
-        tiers=tiers, recognition=recognition, communes=communes, engine=engine,
+            communes_holding_back=None if communes is None else [c.code for c in communes if c.holding_back],
+            districts_holding_back=None if districts is None else [x.code for x in districts if x.holding_back]),
+        tiers=tiers, recognition=recognition, communes=communes, engine=engine, warnings=list(warnings),
+        townships=townships, districts=districts,
     )

@@ -64,7 +64,12 @@ class ScenarioFile(Strict):
 def load_scenarios(path: str, rs: Ruleset) -> list[Scenario]:
     """Read a YAML/JSON scenario file; unknown facts and duplicate ids are reported with file:line."""
     src = load(path)
-    sf = validate(ScenarioFile, src)
+    return scenarios_from_model(validate(ScenarioFile, src), src, rs)
+
+
+def scenarios_from_model(sf: ScenarioFile, src, rs: Ruleset) -> list[Scenario]:
+    """Scenarios validated against the ruleset's fact catalogue (from a file or from memory)."""
+    path = src.path
     catalogue = rs.fact_map()
     problems, result, seen = [], [], set()
     for i, s in enumerate(sf.scenarios):

@@ -14,7 +14,6 @@ TIER_NAMES = {
     "model": ("NTM kiểu mẫu", "Model NTM"), "recognition": ("Điều kiện công nhận", "Recognition conditions"),
     "none": ("Chưa đạt mức nào", "No tier"),
 }
-BANDS = ("19", "15-18", "10-14", "5-9", "<5")
 B = {
     "batch_title": ("Tổng hợp đánh giá nông thôn mới", "New Rural Development assessment summary"),
     "input": ("Dữ liệu vào", "Input"),
@@ -90,14 +89,13 @@ def _l(x) -> list:
 
 
 def tier_order(data: dict) -> list[str]:
-    """Tier ids in ladder order: the known ones first, then any others as they appear."""
+    """Tier ids in the order the summary lists them (the rulesets' ladder), then any others as they appear."""
     seen: list[str] = list(_d(_d(data.get("summary")).get("tiers")))
     for u in _l(data.get("units")):
         for tid in _d(_d(u).get("tiers")):
             if tid not in seen:
                 seen.append(tid)
-    known = [x for x in ("standard", "advanced", "model", "recognition") if x in seen]
-    return known + [x for x in seen if x not in known]
+    return seen
 
 
 def histogram(data: dict, tier: str = "standard") -> list[tuple[str, int]]:
@@ -189,8 +187,7 @@ def render(data: dict, lang: str = "vi") -> str:
     body.append("</section>")
     bands = _d(s.get("bands"))
     if bands:
-        items = [(b, int(bands.get(b, 0) or 0)) for b in BANDS if b in bands]
-        items += [(b, int(v or 0)) for b, v in sorted(bands.items()) if b not in BANDS]
+        items = [(str(b), int(v or 0)) for b, v in bands.items()]  # the ruleset's order, most criteria first
         body.append(f'<section id="bands"><h2>{e(bw("bands", lang))}</h2>'
                     + svg.hbars(items, bw("bands", lang)) + "</section>")
     hist = histogram(data)

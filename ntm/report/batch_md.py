@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from ntm.report.batch_html import (
-    BANDS,
     _d,
     _l,
     bw,
@@ -57,7 +56,7 @@ def render(data: dict, lang: str = "vi") -> str:
     bands = _d(s.get("bands"))
     if bands:
         out += [f"## {bw('bands', lang)}", ""]
-        out += _table([w("criteria_met", lang), bw("count", lang)], [[b, bands[b]] for b in BANDS if b in bands])
+        out += _table([w("criteria_met", lang), bw("count", lang)], [[b, v] for b, v in bands.items()])
     hist = histogram(data)
     if hist:
         out += [f"## {bw('histogram', lang)}", ""]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from ntm.engine.outcome import ConditionOut, Outcome, TierOut
-from ntm.report.i18n import WORDS, observed_text, reason_text, requirement, set_by_word
+from ntm.report.i18n import WORDS, observed_text, reason_text, requirement, set_by_word, w
 
 MORE = {
     "title": ("Báo cáo thẩm định", "Appraisal report"),
@@ -124,6 +124,9 @@ def render(o: Outcome, lang: str = "vi") -> str:
     u = o.unit
     body = [f"<header><h1>{e(t('title', lang))}: {e(u.name)} ({e(u.code)})</h1></header>"]
     body.append(_meta(o, lang, L))
+    for warn in o.warnings:
+        body.append(f'<div class="danger" id="{e(warn.code.replace("_", "-"))}"><b>⚠ {e(w("warning", lang))}: '
+                    f'{e(L(warn.text))}</b></div>')
     if o.overlay is not None and o.overlay.illustrative:
         body.append(f'<div class="danger" id="illustrative"><b>⚠ {e(t("illustrative_banner", lang))}</b></div>')
     body.append(_summary(o, lang, L))
@@ -133,6 +136,8 @@ def render(o: Outcome, lang: str = "vi") -> str:
         body.append(_tier(o.recognition, lang, L, recognition=True))
     if o.communes is not None:
         body.append(_communes(o, lang))
+    if o.townships or o.districts is not None:
+        body.append(_members(o, lang))
     return page(f"{t('title', lang)} — {u.name}", body, lang)
 
 
@@ -257,13 +262,37 @@ def _tier(tier: TierOut, lang: str, L, recognition: bool = False) -> str:
     if tier.missing_thresholds:
         html.append(f"<h3>{e(t('missing_thresholds_n', lang))} ({len(tier.missing_thresholds)})</h3><ul>"
                     + "".join(f"<li>{e(m.indicator)} — {e(set_by_word(m.set_by, lang))}"
-                              + (f": {e(reason_text(m.reason, lang))}" if m.reason else "") + "</li>"
+                              + (f": {e(reason_text(m.reason, lang))}" if m.reason else "")
+                              + (f" ({e(m.document)})" if m.document else "") + "</li>"
                               for m in tier.missing_thresholds) + "</ul>")
     html.append("</section>")
     return "\n".join(html)
 
 
+def _members(o: Outcome, lang: str) -> str:
+    """A district's townships and a province's districts, towns and cities: who holds the unit back."""
+    html = []
+    if o.townships:
+        html.append(f'<section id="townships"><h2>{e(w("township", lang))}</h2><table>')
+        for tw in o.townships:
+            html.append(f"<tr><td>{e(tw.code)}</td><td>{e(tw.name)}</td><td>"
+                        + (f"<b>{e(w('not_civilised', lang))}</b>" if tw.holding_back else e(w("civilised", lang)))
+                        + "</td></tr>")
+        html.append("</table></section>")
+    if o.districts is not None:
+        html.append(f'<section id="districts"><h2>{e(w("district_unit", lang))}</h2><table><tr><th>#</th>'
+                    f"<th>{e(w('district_unit', lang))}</th><th>{e(w('status', lang))}</th>"
+                    f"<th>{e(w('source', lang))}</th><th></th></tr>")
+        for x in o.districts:
+            src = x.dossier if x.source == "dossier" else f"{x.decision_number or ''} ({x.decision_date or ''})"
+            html.append(f"<tr><td>{e(x.code)}</td><td>{e(x.name)}</td><td>{e(x.status)}</td><td>{e(src or '')}</td>"
+                        f"<td>{('<b>' + e(w('holds_province_back', lang)) + '</b>') if x.holding_back else ''}</td></tr>")
+        html.append("</table></section>")
+    return "\n".join(html)
+
+
 def _communes(o: Outcome, lang: str) -> str:
+    L = (lambda lbl: lbl.en if lang == "en" else lbl.vi)
     tiers = [x.id for x in o.tiers if x.id in {"standard", "advanced", "model"}] or ["standard", "advanced", "model"]
     html = [f'<section id="communes"><h2>{e(t("communes", lang))}</h2>', "<table><tr>"
             f"<th>#</th><th>{e(t('commune', lang))}</th>" + "".join(f"<th>{e(x)}</th>" for x in tiers)
@@ -274,7 +303,7 @@ def _communes(o: Outcome, lang: str) -> str:
         html.append(f"<tr><td>{e(c.code)}</td><td>{e(c.name)}</td>"
                     + "".join(f"<td>{badge(c.tiers[x], lang) if x in c.tiers else ''}</td>" for x in tiers)
                     + f"<td>{e(c.highest_tier or '—')}</td><td>{e(src)}</td>"
-                    f"<td>{('<b>' + e(t('holding_back', lang)) + '</b>') if c.holding_back else ''}</td></tr>")
+                    f"<td>{('<b>' + e('; '.join(L(r) for r in c.holding_back_reasons) or t('holding_back', lang)) + '</b>') if c.holding_back else ''}</td></tr>")
     html.append("</table>")
     back = [c for c in o.communes or [] if c.holding_back]
     if back:

@@ -50,6 +50,13 @@ WORDS = {
     "source": ("Nguồn", "Source"),
     "holding_back": ("chưa đạt chuẩn — làm huyện chưa đạt", "not standard — holds the district back"),
     "verified": ("đã đối chiếu", "verified"),
+    "warning": ("Cảnh báo", "Warning"),
+    "township": ("Thị trấn", "Township"),
+    "civilised": ("đô thị văn minh", "civilised urban area"),
+    "not_civilised": ("chưa đạt đô thị văn minh — làm huyện chưa đạt", "not a civilised urban area — holds the district back"),
+    "district_unit": ("Huyện, thị xã, thành phố", "District, town or city"),
+    "status": ("Tình trạng", "Status"),
+    "holds_province_back": ("làm tỉnh chưa đạt", "holds the province back"),
     "provisional": ("tạm tính", "provisional"),
 }
 

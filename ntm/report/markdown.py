@@ -24,6 +24,8 @@ def render(o: Outcome, lang: str = "vi") -> str:
     if o.overlay:
         tag = f" — *{w('illustrative', lang)}*" if o.overlay.illustrative else ""
         out.append(f"- {w('overlay', lang)}: `{o.overlay.id}` — {L(o.overlay.title)}{tag}")
+    for warn in o.warnings:
+        out += ["", f"> ⚠ **{w('warning', lang)}: {_esc(L(warn.text))}**"]
     out += ["", f"| {w('tier', lang)} | {w('result', lang)} | {w('criteria_met', lang)} | {w('region', lang)} |",
             "|---|---|---:|---|"]
     for t in o.tiers:
@@ -50,7 +52,8 @@ def render(o: Outcome, lang: str = "vi") -> str:
         if t.missing_evidence:
             out += ["", f"{w('missing_evidence', lang)}: " + ", ".join(f"`{f}`" for f in t.missing_evidence)]
         if t.missing_thresholds:
-            out += ["", f"{w('missing_thresholds', lang)}: " + ", ".join(m.indicator for m in t.missing_thresholds)]
+            out += ["", f"{w('missing_thresholds', lang)}: " + ", ".join(
+                m.indicator + (f" ({_esc(m.document)})" if m.document else "") for m in t.missing_thresholds)]
     if o.recognition is not None:
         r = o.recognition
         out += ["", f"## {L(r.label)} — {MARK[r.status]} {w(r.status, lang)}", ""]
@@ -64,8 +67,21 @@ def render(o: Outcome, lang: str = "vi") -> str:
         out += ["", f"| # | {w('commune', lang)} | {w('highest', lang)} | {w('source', lang)} | |", "|---|---|---|---|---|"]
         for c in o.communes:
             src = c.dossier if c.source == "dossier" else f"{c.decision_number} ({c.decision_date})"
+            why = "; ".join(L(r) for r in c.holding_back_reasons) or w("holding_back", lang)
             out.append(f"| {c.code} | {_esc(c.name)} | {c.highest_tier or '—'} | {_esc(src or '')} | "
-                       f"{w('holding_back', lang) if c.holding_back else ''} |")
+                       f"{_esc(why) if c.holding_back else ''} |")
+    if o.townships:
+        out += ["", f"| # | {w('township', lang)} | |", "|---|---|---|"]
+        for tw in o.townships:
+            out.append(f"| {tw.code} | {_esc(tw.name)} | "
+                       f"{w('not_civilised', lang) if tw.holding_back else w('civilised', lang)} |")
+    if o.districts is not None:
+        out += ["", f"| # | {w('district_unit', lang)} | {w('status', lang)} | {w('source', lang)} | |",
+                "|---|---|---|---|---|"]
+        for x in o.districts:
+            src = x.dossier if x.source == "dossier" else f"{x.decision_number or ''} ({x.decision_date or ''})"
+            out.append(f"| {x.code} | {_esc(x.name)} | {x.status} | {_esc(src or '')} | "
+                       f"{w('holds_province_back', lang) if x.holding_back else ''} |")
     if o.summary.decided_by_provisional:
         out += ["", "> ⚠ " + w("provisional_warning", lang) + "; ".join(
             f"{t.id}: " + ", ".join(sorted({p.indicator for p in t.provisional_thresholds}))

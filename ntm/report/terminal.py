@@ -28,6 +28,8 @@ def render(o: Outcome, console: Console, lang: str = "vi") -> None:
     if o.overlay:
         tag = f" [{w('illustrative', lang)}]" if o.overlay.illustrative else ""
         console.print(f"{w('overlay', lang)}: {o.overlay.id} — {L(o.overlay.title)}{tag}, sha256 {o.overlay.sha256[:12]}…")
+    for warn in o.warnings:
+        console.print(Text(f"⚠ {w('warning', lang)}: {L(warn.text)}", style="bold red"))
     console.print()
 
     t = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
@@ -109,7 +111,8 @@ def render(o: Outcome, console: Console, lang: str = "vi") -> None:
         if tier.missing_evidence:
             console.print(f"  {w('missing_evidence', lang)}: {', '.join(tier.missing_evidence)}")
         if tier.missing_thresholds:
-            items = ", ".join(f"{m.indicator} ({set_by_word(m.set_by, lang)})" for m in tier.missing_thresholds)
+            items = ", ".join(f"{m.indicator} ({set_by_word(m.set_by, lang)}"
+                              + (f"; {m.document}" if m.document else "") + ")" for m in tier.missing_thresholds)
             console.print(f"  {w('missing_thresholds', lang)}: {items}")
     if o.recognition is not None:
         r = o.recognition
@@ -137,9 +140,28 @@ def render(o: Outcome, console: Console, lang: str = "vi") -> None:
             ct.add_column(col)
         for c in o.communes:
             src = (c.dossier or "") if c.source == "dossier" else f"{c.decision_number} ({c.decision_date})"
-            ct.add_row(c.code, c.name, c.highest_tier or "—", src,
-                       Text(w("holding_back", lang), style="red") if c.holding_back else "")
+            why = "; ".join(L(r) for r in c.holding_back_reasons) or w("holding_back", lang)
+            ct.add_row(c.code, c.name, c.highest_tier or "—", src, Text(why, style="red") if c.holding_back else "")
         console.print(ct)
+    if o.townships:
+        console.print()
+        tt = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        for col in ("#", w("township", lang), ""):
+            tt.add_column(col)
+        for tw in o.townships:
+            tt.add_row(tw.code, tw.name, Text(w("not_civilised", lang), style="red") if tw.holding_back
+                       else w("civilised", lang))
+        console.print(tt)
+    if o.districts is not None:
+        console.print()
+        dt_ = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        for col in ("#", w("district_unit", lang), w("status", lang), w("source", lang), ""):
+            dt_.add_column(col)
+        for x in o.districts:
+            src = (x.dossier or "") if x.source == "dossier" else f"{x.decision_number or ''} ({x.decision_date or ''})"
+            dt_.add_row(x.code, x.name, x.status, src,
+                        Text(w("holds_province_back", lang), style="red") if x.holding_back else "")
+        console.print(dt_)
     for tier in o.tiers:
         if tier.region_reason:
             console.print()
