@@ -120,6 +120,75 @@ GOALS = {
 }
 
 
+def table(fig: dict, jobs: int = 2) -> list[tuple[str, str, str, str]]:
+    """(figure, measured, goal, note) rows of a run's figures."""
+    rows = []
+
+    def row(name, value, goal, note=""):
+        rows.append((name, value, goal, note))
+
+    if "startup" in fig:
+        e, h = fig["startup"]["evaluate"], fig["startup"]["help"]
+        row("ntm evaluate, whole process (example + overlay)", f"{e['wall_s']:.3f} s",
+            f"≤ {GOALS['evaluate']} s", f"CPU {e['cpu_s']:.3f} s, best wall {e['min_wall_s']:.3f} s")
+        row("ntm --help, whole process", f"{h['wall_s']:.3f} s", f"≤ {GOALS['help']} s",
+            f"CPU {h['cpu_s']:.3f} s, best wall {h['min_wall_s']:.3f} s")
+    if "batch" in fig:
+        b = fig["batch"]
+        total = b["peak_rss_batch_mib"] + jobs * b["peak_rss_worker_mib"]
+        row(f"ntm batch {b['units']:,} communes, all tiers, --jobs {jobs}", f"{b['units_per_s']:,.0f} /s",
+            f"≥ {GOALS['batch_units_per_s']:,} /s", f"{b['seconds']} s wall, CPU {b['cpu_ms_per_unit']} ms/unit "
+            f"(all processes: {2000 / b['cpu_ms_per_unit']:,.0f} /s on 2 idle cores), {b['errors']} errors")
+        row("  peak RSS batch + workers", f"{total:.0f} MiB", f"≤ {GOALS['batch_rss_mib']} MiB",
+            f"batch {b['peak_rss_batch_mib']:.0f} + {jobs} × worker ≤ {b['peak_rss_worker_mib']:.0f}")
+    if "whatif" in fig:
+        w = fig["whatif"]
+        row("what-if, one scenario, warm", f"{w['per_call_ms_median']:.1f} ms",
+            f"≤ {GOALS['whatif_ms']} ms", f"CPU {w['per_call_cpu_ms_median']:.1f} ms, p95 {w['per_call_ms_p95']:.1f} ms, "
+            f"marginal scenario {w['per_scenario_ms']:.1f} ms")
+    if "plan_one" in fig:
+        p1 = fig["plan_one"]
+        row("plan one commune (example, standard, costs)", f"{p1['wall_s'] * 1000:.0f} ms",
+            f"≤ {GOALS['plan_one_s'] * 1000:.0f} ms", f"CPU {p1['cpu_s'] * 1000:.0f} ms")
+    if "plan_groups" in fig:
+        pg = fig["plan_groups"]
+        row(f"plan a {pg['district_communes']}-commune district (budget)", f"{pg['district_seconds']:.2f} s",
+            f"≤ {GOALS['plan_district_s']} s", f"CPU {pg['district_cpu_seconds']:.2f} s")
+        row(f"plan a {pg['province_communes']}-commune province (budget)", f"{pg['province_budget_seconds']:.2f} s",
+            "", f"CPU {pg['province_budget_cpu_seconds']:.2f} s")
+        row(f"plan a {pg['province_communes']}-commune province (budget + targets)",
+            f"{pg['province_budget_targets_seconds']:.2f} s", f"≤ {GOALS['plan_province_s']} s",
+            f"CPU {pg['province_budget_targets_cpu_seconds']:.2f} s")
+    return rows
+
+
+def show(fig: dict, before: dict | None = None, jobs: int = 2) -> None:
+    rows = table(fig, jobs)
+    old = {r[0]: r for r in table(before, jobs)} if before else {}
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows)
+    w2 = max(len(r[2]) for r in rows)
+    if before:
+        wb = max([len(r[1]) for r in old.values()] + [6])
+        print(f"{'figure'.ljust(w0)}  {'before'.rjust(wb)}  {'after'.rjust(w1)}  {'goal'.ljust(w2)}  "
+              "note (after)  [before]")
+        print("-" * (w0 + wb + w1 + w2 + 60))
+        for name, value, goal, note in rows:
+            b = old.get(name)
+            print(f"{name.ljust(w0)}  {(b[1] if b else '').rjust(wb)}  {value.rjust(w1)}  {goal.ljust(w2)}  {note}"
+                  + (f"  [{b[3]}]" if b else ""))
+    else:
+        print(f"{'figure'.ljust(w0)}  {'measured'.rjust(w1)}  {'goal'.ljust(w2)}  note")
+        print("-" * (w0 + w1 + w2 + 50))
+        for name, value, goal, note in rows:
+            print(f"{name.ljust(w0)}  {value.rjust(w1)}  {goal.ljust(w2)}  {note}")
+    if "startup" in fig:
+        for key, title in (("evaluate_imports", "ntm evaluate"), ("help_imports", "ntm --help")):
+            print(f"\n-X importtime, {title}: top-level imports by cumulative time")
+            for ms, name in fig["startup"][key]:
+                print(f"  {ms:8.1f} ms  {name.strip()}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="startup,batch,whatif,plan")
@@ -128,60 +197,30 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--district", type=int, default=30)
     ap.add_argument("--province", type=int, default=600)
-    ap.add_argument("--json", default=None)
+    ap.add_argument("--json", default=None, help="write the raw figures here")
+    ap.add_argument("--before", default=None, help="a --json file of an earlier run: print both columns")
+    ap.add_argument("--show", default=None, help="only print the table of this --json file (with --before)")
     a = ap.parse_args()
+    before = None
+    if a.before:
+        with open(a.before, encoding="utf-8") as fh:
+            before = json.load(fh)
+    if a.show:
+        with open(a.show, encoding="utf-8") as fh:
+            show(json.load(fh), before, a.jobs)
+        return
     only = set(a.only.split(","))
     fig: dict = {}
-    rows: list[tuple[str, str, str, str]] = []
-
-    def row(name, value, goal, note=""):
-        rows.append((name, value, goal, note))
-
     if "startup" in only:
-        s = fig["startup"] = startup(a.runs)
-        e, h = s["evaluate"], s["help"]
-        row("ntm evaluate, whole process (example + overlay)", f"{e['wall_s']:.3f} s",
-            f"≤ {GOALS['evaluate']} s", f"CPU {e['cpu_s']:.3f} s, best wall {e['min_wall_s']:.3f} s")
-        row("ntm --help, whole process", f"{h['wall_s']:.3f} s", f"≤ {GOALS['help']} s",
-            f"CPU {h['cpu_s']:.3f} s, best wall {h['min_wall_s']:.3f} s")
+        fig["startup"] = startup(a.runs)
     if "batch" in only:
-        b = fig["batch"] = batch(a.batch, a.jobs)
-        total = b["peak_rss_batch_mib"] + a.jobs * b["peak_rss_worker_mib"]
-        b["peak_rss_total_mib"] = round(total, 1)
-        row(f"ntm batch {b['units']:,} communes, all tiers, --jobs {a.jobs}", f"{b['units_per_s']:,.0f} /s",
-            f"≥ {GOALS['batch_units_per_s']:,} /s", f"{b['seconds']} s wall, CPU {b['cpu_ms_per_unit']} ms/unit, "
-            f"{b['errors']} errors")
-        row("  peak RSS batch + workers", f"{total:.0f} MiB", f"≤ {GOALS['batch_rss_mib']} MiB",
-            f"batch {b['peak_rss_batch_mib']:.0f} + {a.jobs} × worker ≤ {b['peak_rss_worker_mib']:.0f}")
+        fig["batch"] = batch(a.batch, a.jobs)
     if "whatif" in only:
-        w = fig["whatif"] = whatif(200)
-        row("what-if, one scenario, warm (baseline + scenario)", f"{w['per_call_ms_median']:.1f} ms",
-            f"≤ {GOALS['whatif_ms']} ms", f"CPU {w['per_call_cpu_ms_median']:.1f} ms, p95 {w['per_call_ms_p95']:.1f} ms, "
-            f"marginal scenario {w['per_scenario_ms']:.1f} ms")
+        fig["whatif"] = whatif(200)
     if "plan" in only:
-        p1 = fig["plan_one"] = plan_one()
-        row("plan one commune (example, standard, costs)", f"{p1['wall_s'] * 1000:.0f} ms",
-            f"≤ {GOALS['plan_one_s'] * 1000:.0f} ms", f"CPU {p1['cpu_s'] * 1000:.0f} ms")
-        pg = fig["plan_groups"] = plan_groups(a.district, a.province)
-        row(f"plan a {pg['district_communes']}-commune district (budget)", f"{pg['district_seconds']:.2f} s",
-            f"≤ {GOALS['plan_district_s']} s", f"CPU {pg['district_cpu_seconds']:.2f} s")
-        row(f"plan a {pg['province_communes']}-commune province (budget)", f"{pg['province_budget_seconds']:.2f} s",
-            "", f"CPU {pg['province_budget_cpu_seconds']:.2f} s")
-        row(f"plan a {pg['province_communes']}-commune province (budget + targets)",
-            f"{pg['province_budget_targets_seconds']:.2f} s", f"≤ {GOALS['plan_province_s']} s",
-            f"CPU {pg['province_budget_targets_cpu_seconds']:.2f} s")
-    w0 = max(len(r[0]) for r in rows)
-    w1 = max(len(r[1]) for r in rows)
-    w2 = max(len(r[2]) for r in rows)
-    print(f"{'figure'.ljust(w0)}  {'measured'.rjust(w1)}  {'goal'.ljust(w2)}  note")
-    print("-" * (w0 + w1 + w2 + 50))
-    for name, value, goal, note in rows:
-        print(f"{name.ljust(w0)}  {value.rjust(w1)}  {goal.ljust(w2)}  {note}")
-    if "startup" in only:
-        for key, title in (("evaluate_imports", "ntm evaluate"), ("help_imports", "ntm --help")):
-            print(f"\n-X importtime, {title}: top-level imports by cumulative time")
-            for ms, name in fig["startup"][key]:
-                print(f"  {ms:8.1f} ms  {name.strip()}")
+        fig["plan_one"] = plan_one()
+        fig["plan_groups"] = plan_groups(a.district, a.province)
+    show(fig, before, a.jobs)
     if a.json:
         with open(a.json, "w", encoding="utf-8") as fh:
             json.dump(fig, fh, indent=2, default=str)
