@@ -44,6 +44,8 @@ def thresholds_by_fact(rs: Ruleset) -> dict[str, list[Fraction]]:
 
 
 OVERLAY = os.path.join(ROOT, "examples", "overlays", "tinh-minh-hoa.yaml")
+OVERLAYS = {"vn-2021-2025": OVERLAY,
+            "vn-2026-2030": os.path.join(ROOT, "examples", "overlays", "tinh-minh-hoa-2026.yaml")}
 
 
 def configurations():
@@ -53,9 +55,19 @@ def configurations():
 
     for lr in all_shipped():
         yield lr.ruleset.id, lr.ruleset, None
-        if lr.ruleset.id == "vn-2021-2025":
-            lo = load_overlay(OVERLAY, lr.ruleset)
+        if lr.ruleset.id in OVERLAYS:
+            lo = load_overlay(OVERLAYS[lr.ruleset.id], lr.ruleset)
             yield lr.ruleset.id + "+overlay", merge(lr.ruleset, lo.overlay), lo
+
+
+def group_thresholds(rs: Ruleset, ths: dict) -> dict:
+    """The commune-group definitions' boundary values (agriculture < 10 %, area >= 2) join the probe points."""
+    out = dict(ths)
+    for r in (rs.commune_groups.rules if rs.commune_groups else []):
+        for c in r.conditions:
+            if c.op != "is_true":
+                out.setdefault(c.fact, []).append(Fraction(Decimal(str(c.value))))
+    return out
 
 
 def random_case(rs: Ruleset, level: str, ths: dict, rnd: random.Random, overlay=None):
@@ -89,7 +101,7 @@ SIDS = ("s", "e1271", "e1", "tỉnh-01", "x" * 40)
 def _one(task: tuple) -> list[dict]:
     name, level, cases, seed, sids = task
     rs, lo = next((r, o) for n, r, o in configurations() if n == name)
-    ths = thresholds_by_fact(rs)
+    ths = group_thresholds(rs, thresholds_by_fact(rs))
     ls = next(x for x in rs.levels if x.level == level)
     rnd = random.Random(f"{seed}:{name}:{level}")
     per_tier: dict[str, list[int]] = {t.id: [0, 0] for t in ls.tiers}  # decisions, disagreements
@@ -102,6 +114,17 @@ def _one(task: tuple) -> list[dict]:
             cell = per_tier.setdefault(key[1], [0, 0])
             cell[0] += 1
             cell[1] += eng.get(key) != ref.get(key)
+        if rs.commune_groups is not None and level == "commune":  # the group placement (51/2025)
+            from ntm.engine import groups, sideline
+
+            order = tuple(groups.precedence_for(rs, lo)[0].order)
+            comp = groups.compile_groups(rs.commune_groups, order)
+            g_eng = sideline.run(comp, sideline.evidence(list(comp.facts_used), obs)).verdict
+            g_ref = groups.reference(rs.commune_groups, order, obs)
+            cell = per_tier.setdefault("(commune group)", [0, 0])
+            for key in set(g_eng) | set(g_ref):
+                cell[0] += 1
+                cell[1] += g_eng.get(key) != g_ref.get(key)
     secs = time.perf_counter() - t0
     return [{"ruleset": name, "level": level, "tier": tier, "dossiers": cases, "decisions": d, "disagreements": b,
              "seconds": secs, "sessions": len(sids)} for tier, (d, b) in per_tier.items()]

@@ -23,6 +23,7 @@ __all__ = [
     "verify",
     "rulesets",
     "load_inputs",
+    "merge",
     "RulesetInfo",
     "Outcome",
     "Dossier",
@@ -32,7 +33,7 @@ __all__ = [
 
 _FROM = {
     "evaluate": "ntm.api", "evaluate_json": "ntm.api", "whatif": "ntm.api", "plan": "ntm.api", "batch": "ntm.api",
-    "verify": "ntm.api", "rulesets": "ntm.api", "load_inputs": "ntm.api", "RulesetInfo": "ntm.api",
+    "verify": "ntm.api", "rulesets": "ntm.api", "load_inputs": "ntm.api", "merge": "ntm.api", "RulesetInfo": "ntm.api",
     "Outcome": "ntm.engine.outcome", "Dossier": "ntm.criteria.dossier",
     "NtmInputError": "ntm.errors", "NtmError": "ntm.errors",
 }

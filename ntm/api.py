@@ -43,6 +43,7 @@ __all__ = [
     "verify",
     "rulesets",
     "load_inputs",
+    "merge",
 ]
 
 DossierInput = Union[str, "os.PathLike[str]", Mapping[str, Any], Any]
@@ -286,6 +287,22 @@ def verify(record: str | os.PathLike | Mapping[str, Any], *, ruleset: str | os.P
 
         trusted = load_public(os.fspath(trusted_key))
     return run(rec, os.fspath(ruleset) if ruleset is not None else None, trusted)
+
+
+def merge(parts: Sequence[str | os.PathLike], *, code: str, name: str, ruleset: str | os.PathLike | None = None,
+          date: dt.date | str | None = None, recognised: Sequence[Any] = (),
+          relative_to: str | os.PathLike | None = None):
+    """A merged commune's dossier from its parts' dossier files (what ``ntm merge`` writes), as a
+    :class:`ntm.criteria.merging.MergeResult`: ``.dossier`` (a mapping), ``.needs_evidence`` (fact, reason),
+    ``.combined``. ``recognised``: ``"CODE=TIER:NUMBER:YYYY-MM-DD"`` strings or ``Recognition`` objects; paths in
+    the result are relative to ``relative_to`` (the folder the dossier will be written to; default: here)."""
+    from ntm.criteria.merging import Recognition, merge_dossiers, parse_recognised
+
+    recs = [r if isinstance(r, Recognition) else parse_recognised(str(r)) for r in recognised]
+    where = os.path.join(os.fspath(relative_to) if relative_to is not None else os.getcwd(), "merged.yaml")
+    return merge_dossiers([os.fspath(p) for p in parts], code=code, name=name, out_path=where,
+                          ruleset=os.fspath(ruleset) if ruleset is not None else None,
+                          date=_as_date(date, "date"), recognised=recs)
 
 
 def rulesets() -> list[RulesetInfo]:

@@ -28,7 +28,7 @@ IndStatus = Literal["pass", "fail", "missing", "not_applicable", "indeterminate"
 
 class CaseUnit(Strict):
     level: Level = "commune"
-    region: StrictStr
+    region: StrictStr | None = None  # a commune group may be placed from the case's facts instead
     flags: list[StrictStr] = []
 
 
@@ -39,6 +39,9 @@ class Expect(Strict):
     region: dict[StrictStr, StrictStr] = {}
     criteria_met: dict[StrictStr, StrictInt] = {}
     decided_by_provisional: bool | None = None
+    commune_group: StrictStr | None = None  # the group placed (51/2025)
+    group_rule: StrictStr | None = None  # the group rule that decided, "default" or "stated"
+    group_by_precedence: bool | None = None
     error: StrictStr | None = None  # the dossier must be refused with a message containing this text
 
 
@@ -80,8 +83,10 @@ def _dossier(cf: CaseFile, case: Case, path: str) -> Source:
             facts.pop(k, None)
         else:
             facts[k] = v
-    data = {"unit": {"level": case.unit.level, "code": "case", "name": case.name, "region": case.unit.region,
-                     "flags": list(case.unit.flags)},
+    unit = {"level": case.unit.level, "code": "case", "name": case.name, "flags": list(case.unit.flags)}
+    if case.unit.region is not None:
+        unit["region"] = case.unit.region
+    data = {"unit": unit,
             "assessment": {"year": case.year}, "facts": facts}
     return Source(data, {}, f"{path} [{case.name}]")
 
@@ -118,6 +123,7 @@ def run_case(cf: CaseFile, case: Case, path: str, ruleset_path: str | None = Non
         if status in ("met", "not_met", "pass", "fail", "not_applicable") and ref.get(key) != status:
             fails.append(f"engine and oracle disagree on {key}: engine {status}, oracle {ref.get(key)}")
     e = case.expect
+    fails += _group_checks(inp, outcome, e)
     by_id = {t.id: t for t in every_tier}
     for tier, want in e.tiers.items():
         have = by_id[tier].status if tier in by_id else "absent"
@@ -144,6 +150,28 @@ def run_case(cf: CaseFile, case: Case, path: str, ruleset_path: str | None = Non
     if e.decided_by_provisional is not None and outcome.summary.decided_by_provisional != e.decided_by_provisional:
         fails.append(f"decided_by_provisional: expected {e.decided_by_provisional}")
     return CaseResult(case.name, fails)
+
+
+def _group_checks(inp: Inputs, outcome, e: Expect) -> list[str]:
+    """The commune group: engine and oracle agree, and the expected group and deciding rule."""
+    fails = []
+    g = outcome.commune_group
+    if g is not None:
+        from ntm.engine.groups import precedence_for, reference
+
+        rs = inp.ruleset.ruleset
+        ref = reference(rs.commune_groups, tuple(precedence_for(rs, inp.overlay)[0].order),
+                        observations(inp.dossier, rs)).get(("group",))
+        if g.decided_by != "stated" and ref != g.group:
+            fails.append(f"engine and oracle disagree on the commune group: engine {g.group}, oracle {ref}")
+    have = g.group if g else None
+    if e.commune_group is not None and have != e.commune_group:
+        fails.append(f"commune group: expected {e.commune_group}, got {have}")
+    if e.group_rule is not None and (g.decided_by if g else None) != e.group_rule:
+        fails.append(f"group decided by: expected {e.group_rule}, got {g.decided_by if g else None}")
+    if e.group_by_precedence is not None and (g.by_precedence if g else None) != e.group_by_precedence:
+        fails.append(f"group by precedence: expected {e.group_by_precedence}")
+    return fails
 
 
 def case_files(ruleset_dir: str) -> list[str]:

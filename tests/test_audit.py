@@ -27,7 +27,8 @@ GOOD = str(EX / "xa-dat-chuan.yaml")
 TWO_SHORT = str(EX / "xa-thieu-hai-tieu-chi.yaml")
 DISTRICT = str(EX / "huyen-vi-du.yaml")
 # every shipped example, with the illustrative overlay wherever its ruleset is the one the overlay is for
-CASES = [(p.name, OVERLAY if p.name != "xa-2018.yaml" else None) for p in sorted(EX.glob("*.yaml"))]
+OVERLAY_FOR = {"xa-2018.yaml": None, "xa-nhom-3-2026.yaml": str(EX / "overlays" / "tinh-minh-hoa-2026.yaml")}
+CASES = [(p.name, OVERLAY_FOR.get(p.name, OVERLAY)) for p in sorted(EX.glob("*.yaml"))]
 
 
 def ntm(*args, env=None, check=None, cwd=ROOT):

@@ -126,6 +126,7 @@ def _embed_members(ld, base: str, into: dict, top: bool = False, depth: int = 0)
     here = os.path.dirname(os.path.abspath(ld.path))
     refs = [r.dossier for r in ld.dossier.communes if r.dossier is not None]
     refs += [r.dossier for r in ld.dossier.districts if r.dossier is not None]
+    refs += [r.dossier for r in ld.dossier.merged_from if r.dossier is not None]  # a merged commune's parts
     for ref in refs:
         path = os.path.join(here, ref)
         key = ref if top else os.path.relpath(os.path.normpath(path), base).replace(os.sep, "/")

@@ -280,6 +280,14 @@ def _skip(cells) -> bool:
     return isinstance(cells[0], str) and cells[0].lstrip().startswith("#")
 
 
+def _group_facts() -> set[str]:
+    """Facts that place a commune in its group, in any shipped ruleset with commune groups."""
+    from ntm.criteria.loader import all_shipped
+
+    return {c.fact for lr in all_shipped() if lr.ruleset.commune_groups
+            for r in lr.ruleset.commune_groups.rules for c in r.conditions}
+
+
 def map_headers(header: list, catalogue: dict, path: str) -> list[Column | None]:
     """Each header → a unit field, a fact, or an evidence column; unknown or repeated headers stop the batch."""
     keys: dict[str, tuple[str, str]] = {}
@@ -314,6 +322,8 @@ def map_headers(header: list, catalogue: dict, path: str) -> list[Column | None]
         cols.append(Column(text, kind_key[0], kind_key[1]))
     have = {c.key for c in cols if c and c.kind == "unit"}
     need = [c for c in ("code", "name", "region") if c not in have]
+    if "region" in need and {c.key for c in cols if c and c.kind == "fact"} & _group_facts():
+        need.remove("region")  # a commune group (51/2025) is placed from these facts instead
     if "assessment_date" not in have and "year" not in have:
         need.append("assessment_date or year")
     if need:

@@ -202,7 +202,7 @@ def record_from_verdict(inp, res, obs: dict, verdict: dict) -> dict:
     u = inp.dossier.dossier.unit
     return {
         "code": u.code, "name": u.name, "level": u.level, "district": u.district, "province": u.province,
-        "region": u.region, "status": "ok", "highest_tier": highest, "tiers": tiers,
+        "region": res.region, "status": "ok", "highest_tier": highest, "tiers": tiers,
         "criteria": criteria, "failed_indicators": failed, "decided_by_provisional": by_prov_any,
         "gaps": gaps, "_labels": {"scope": scope, "labels": new},
         "_ruleset": {"id": rs.id, "version": rs.version, "sha256": inp.ruleset.sha256},

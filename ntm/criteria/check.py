@@ -171,6 +171,11 @@ def used_facts(rs: Ruleset) -> set[str]:
         if ind.applies_if:
             used.add(ind.applies_if.fact)
     facts = rs.fact_map()
+    if rs.commune_groups is not None:  # the facts that place a commune in its group
+        used |= {c.fact for r in rs.commune_groups.rules for c in r.conditions}
+    # a fact whose merge rule is stated is kept for merged communes (`ntm merge`), and so is its weighting base
+    used |= {f.id for f in rs.facts if f.merge is not None and f.merge.how != "own_evidence"}
+    used |= {f.merge.base for f in rs.facts if f.merge is not None and f.merge.base}
     for fid in list(used):  # a ratio fact may be given as its parts: those are used too
         f = facts.get(fid)
         if f is not None and f.ratio_of:

@@ -32,10 +32,20 @@ class EvidenceRef(Strict):
     note: StrictStr | None = None
 
 
+class PartValue(Strict):
+    """One part's value and evidence behind a merged commune's combined fact (`ntm merge`)."""
+
+    code: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    value: Any = None
+    base: Any = None  # the weighting base's value for a weighted share
+    evidence: EvidenceRef | None = None
+
+
 class FactEntry(Strict):
     value: Any = None  # checked against the fact's type in observations(), where the type is known
     evidence: EvidenceRef | None = None
     note: StrictStr | None = None
+    from_parts: list[PartValue] = []  # a merged commune's fact combined from its parts' dossiers
 
 
 class Unit(Strict):
@@ -44,7 +54,7 @@ class Unit(Strict):
     name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
     province: StrictStr | None = None
     district: StrictStr | None = None
-    region: StrictStr
+    region: StrictStr | None = None  # a commune group may instead be resolved from the facts (51/2025)
     flags: list[StrictStr] = []
 
 
@@ -97,6 +107,29 @@ class CommuneRef(Strict):
         return self
 
 
+class MergedPart(Strict):
+    """A commune a merged commune was formed from (2025 reorganisation): its recognised tier and decision, or
+    its own (pre-merger) dossier. A part with neither is reported as missing its recognition."""
+
+    code: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    status: StrictStr | None = None
+    decision: Decision | None = None
+    dossier: StrictStr | None = None
+    note: StrictStr | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "MergedPart":
+        if self.dossier is not None and (self.status is not None or self.decision is not None):
+            raise ValueError("give either the part's recognised status (with its decision) or its dossier, not both")
+        return self
+
+
+class NeedsEvidence(Strict):
+    fact: StrictStr
+    reason: StrictStr
+
+
 class TownshipRef(Strict):
     """A township (thị trấn) of a district and whether it meets the civilised urban area standard (320 App. I)."""
 
@@ -134,6 +167,8 @@ class Dossier(Strict):
     assessment: Assessment
     ruleset: StrictStr | None = None
     communes: list[CommuneRef] = []
+    merged_from: list[MergedPart] = []
+    needs_own_evidence: list[NeedsEvidence] = []  # written by `ntm merge`: facts the parts cannot give
     townships: list[TownshipRef] | None = None
     districts: list[DistrictRef] = []
     facts: dict[StrictStr, Any] = Field(
@@ -223,7 +258,12 @@ def check_unit(ld: LoadedDossier, rs: Ruleset) -> list[Problem]:
     src, u = ld.source, ld.dossier.unit
     problems = []
     regions = [r.id for r in rs.regions]
-    if u.region not in regions:
+    if u.region is None:
+        if rs.commune_groups is None or u.level != "commune":
+            problems.append(Problem(f"the unit's {rs.region_kind.replace('_', ' ')} is required (unit.region)", file=ld.path,
+                                    line=src.line_of(("unit",)), field="unit.region",
+                                    expected="one of " + ", ".join(regions)))
+    elif u.region not in regions:
         # accept labels and accent-less spellings: 'Dong Nam Bo' -> ĐNB is still an error, with the hint
         hint = did_you_mean(u.region, regions)
         labels = {r.label.vi.casefold(): r.id for r in rs.regions} | {r.label.en.casefold(): r.id for r in rs.regions}

@@ -92,6 +92,24 @@ class RatioOf(Strict):
     denominator: Annotated[StrictStr, Field(pattern=SNAKE)]
 
 
+class MergeRule(Strict):
+    """How the parts of a merged commune combine into the merged commune's value (`ntm merge`).
+
+    sum: lengths, counts, amounts add up; ratio: a share recombined from its ratio_of parts; weighted: a share or
+    per-person value weighted by a base fact (households, population, area); own_evidence: never combined.
+    """
+
+    how: Literal["sum", "ratio", "weighted", "own_evidence"]
+    base: Annotated[StrictStr, Field(pattern=SNAKE)] | None = None
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _base(self) -> "MergeRule":
+        if (self.how == "weighted") != (self.base is not None):
+            raise ValueError("a weighted merge names its base fact (and only a weighted merge has one)")
+        return self
+
+
 class Fact(Strict):
     id: Annotated[StrictStr, Field(pattern=SNAKE)]
     label: Text
@@ -102,6 +120,7 @@ class Fact(Strict):
     range: Range | None = None
     ratio_of: RatioOf | None = None
     description: Text | None = None
+    merge: MergeRule | None = None  # absent: a merged commune needs its own evidence for this fact
 
     @field_validator("id")
     @classmethod
@@ -215,6 +234,9 @@ class Indicator(Strict):
     citation: Citation
     note: StrictStr | None = None
     effective: "Effective | None" = None  # an amendment adds or retires an indicator on a date
+    # stands for criteria each province sets (51/2025 Annex II): dropped from its tier once an overlay adds
+    # indicators to that tier
+    provincial_placeholder: StrictBool = False
 
     @model_validator(mode="after")
     def _k_of_n(self) -> "Indicator":
@@ -321,6 +343,76 @@ class Version(Strict):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
 
+class GroupCondition(Strict):
+    fact: Annotated[StrictStr, Field(pattern=SNAKE)]
+    op: Op
+    value: Number | StrictBool = True
+
+
+class GroupRule(Strict):
+    """One definition of a commune group (51/2025 Art. 2): every condition must hold."""
+
+    id: Annotated[StrictStr, Field(pattern=SNAKE)]
+    group: StrictStr
+    label: Text
+    conditions: Annotated[list[GroupCondition], Field(min_length=1, max_length=8)]
+    citation: Citation
+
+
+class GroupPrecedence(Strict):
+    """Which group wins when a commune fits several: the first listed. When the law is silent, say so."""
+
+    order: Annotated[list[StrictStr], Field(min_length=1)]
+    status: Literal["verified", "provisional"]
+    note: StrictStr | None = None
+    citation: Citation | None = None
+
+    @model_validator(mode="after")
+    def _noted(self) -> "GroupPrecedence":
+        if self.status == "provisional" and not self.note:
+            raise ValueError("a provisional precedence needs a note saying why")
+        return self
+
+
+class CommuneGroups(Strict):
+    """Commune groups resolved from the unit's facts instead of a region typed by hand."""
+
+    default: StrictStr  # the group of a commune no rule places (51/2025: group 2)
+    default_label: Text
+    rules: Annotated[list[GroupRule], Field(min_length=1)]
+    precedence: GroupPrecedence
+    citation: Citation
+
+
+class Transcription(Strict):
+    """How much of a part of the law is transcribed: the outcome states it, so nobody takes it as complete."""
+
+    part: Text
+    level: Level = "commune"
+    tier: Annotated[StrictStr, Field(pattern=SNAKE)]
+    indicators_in_law: Annotated[int, Field(ge=1)] | None = None  # None: the law's count is not known
+    citation: Citation
+    note: Text | None = None
+    complete_with: StrictStr | None = None  # the command that completes it
+
+
+class MergedLevel(Strict):
+    id: Annotated[StrictStr, Field(pattern=SNAKE)]
+    label: Text
+
+
+class MergedCommunes(Strict):
+    """The status the law gives a commune formed by a merger: the lowest recognised level among its parts."""
+
+    rule: Literal["lowest_of_parts"]
+    ladder: Annotated[list[MergedLevel], Field(min_length=2)]  # lowest (no status) first
+    merged_on: dt.date
+    label: Text
+    status: Literal["verified", "provisional"]
+    note: StrictStr | None = None
+    citation: Citation
+
+
 class Ruleset(Strict):
     id: Annotated[StrictStr, Field(pattern=ID)]
     version: StrictStr
@@ -335,6 +427,9 @@ class Ruleset(Strict):
     facts: Annotated[list[Fact], Field(min_length=1)]
     levels: Annotated[list[LevelSet], Field(min_length=1)]
     note: Text | None = None
+    commune_groups: CommuneGroups | None = None
+    transcription: list[Transcription] = []
+    merged_communes: MergedCommunes | None = None
 
     # lookups used everywhere; cheap enough to rebuild
     def fact_map(self) -> dict[str, Fact]:
@@ -542,6 +637,7 @@ def consistency_errors(rs: Ruleset) -> list[tuple[tuple, str]]:
             errs.append((("levels", li, "end_citation", "document"), f"unknown document '{ls.end_citation.document}'"))
     for i, d in _dupes([v.id for v in rs.versions]):
         errs.append((("versions", i, "id"), f"version '{d}' is defined twice"))
+    errs += _group_errors(rs, facts, region_ids, doc_ids, level_tiers)
     for ri, rr in enumerate(rs.region_rules):
         rl = ("region_rules", ri)
         if rr.use_region not in region_ids:
@@ -553,6 +649,81 @@ def consistency_errors(rs: Ruleset) -> list[tuple[tuple, str]]:
             for fl in group:
                 if fl not in flag_ids:
                     errs.append((rl + ("when_flags_any",), f"unknown unit flag '{fl}'"))
+    return errs
+
+
+def _group_errors(rs: Ruleset, facts: dict, region_ids: list, doc_ids: set, level_tiers: dict) -> list:
+    """Commune groups, transcription counts, merged-commune ladder and merge metadata: ids that must exist."""
+    errs = []
+    cg = rs.commune_groups
+    if cg is not None:
+        if rs.region_kind != "commune_group":
+            errs.append((("commune_groups",), "commune_groups needs region_kind: commune_group"))
+        if cg.default not in region_ids:
+            errs.append((("commune_groups", "default"), f"unknown group '{cg.default}'"))
+        with_rules = []
+        for ri, r in enumerate(cg.rules):
+            rl = ("commune_groups", "rules", ri)
+            if r.group not in region_ids:
+                errs.append((rl + ("group",), f"unknown group '{r.group}' (known: {', '.join(region_ids)})"))
+            if r.group == cg.default:
+                errs.append((rl + ("group",), f"the default group '{cg.default}' is the rest: it has no rule"))
+            with_rules.append(r.group)
+            if r.citation.document not in doc_ids:
+                errs.append((rl + ("citation", "document"), f"unknown document '{r.citation.document}'"))
+            for k, c in enumerate(r.conditions):
+                f = facts.get(c.fact)
+                cl = rl + ("conditions", k)
+                if f is None:
+                    errs.append((cl + ("fact",), f"unknown fact '{c.fact}'"))
+                    continue
+                if f.level != "commune":
+                    errs.append((cl + ("fact",), f"fact '{f.id}' is not a commune fact"))
+                if (c.op == "is_true") != (f.type == "boolean"):
+                    errs.append((cl + ("op",), f"op '{c.op}' does not fit {f.type} fact '{f.id}'"))
+                elif c.op == "is_true" and c.value is not True:
+                    errs.append((cl + ("value",), "an is_true condition's value is true"))
+                elif c.op != "is_true" and (isinstance(c.value, bool) or not (f.range.min <= c.value <= f.range.max)):
+                    errs.append((cl + ("value",), f"value must be a number in {f.range.min}..{f.range.max}"))
+        for i, d in _dupes([r.id for r in cg.rules]):
+            errs.append((("commune_groups", "rules", i, "id"), f"group rule '{d}' is defined twice"))
+        order = cg.precedence.order
+        for i, g in enumerate(order):
+            if g not in with_rules:
+                errs.append((("commune_groups", "precedence", "order", i), f"group '{g}' has no rule to rank"))
+        for g in dict.fromkeys(with_rules):
+            if g not in order:
+                errs.append((("commune_groups", "precedence", "order"), f"group '{g}' is missing from the order"))
+        for i, d in _dupes(order):
+            errs.append((("commune_groups", "precedence", "order", i), f"group '{d}' is listed twice"))
+    for ti, t in enumerate(rs.transcription):
+        if (t.level, t.tier) not in level_tiers:
+            errs.append((("transcription", ti, "tier"), f"unknown {t.level} tier '{t.tier}'"))
+        if t.citation.document not in doc_ids:
+            errs.append((("transcription", ti, "citation", "document"), f"unknown document '{t.citation.document}'"))
+    if rs.merged_communes is not None:
+        mc = rs.merged_communes
+        for i, d in _dupes([x.id for x in mc.ladder]):
+            errs.append((("merged_communes", "ladder", i), f"level '{d}' is listed twice"))
+        if mc.citation.document not in doc_ids:
+            errs.append((("merged_communes", "citation", "document"), f"unknown document '{mc.citation.document}'"))
+    for fi, f in enumerate(rs.facts):
+        m = f.merge
+        if m is None:
+            continue
+        ml = ("facts", fi, "merge")
+        if m.how == "sum" and f.type in ("boolean", "percent", "area_per_person"):
+            errs.append((ml, f"a {f.type} fact does not add up; use ratio, weighted or own_evidence"))
+        if m.how == "ratio" and f.ratio_of is None:
+            errs.append((ml, "a ratio merge needs ratio_of on the fact"))
+        if m.how == "weighted":
+            if f.type == "boolean":
+                errs.append((ml, "a boolean fact cannot be weighted"))
+            b = facts.get(m.base)
+            if b is None:
+                errs.append((ml + ("base",), f"unknown base fact '{m.base}'"))
+            elif b.type == "boolean" or b.ratio_of is not None or (b.merge and b.merge.how != "sum"):
+                errs.append((ml + ("base",), f"base '{b.id}' must be a plain numeric fact that adds up (merge: sum)"))
     return errs
 
 

@@ -13,8 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StrictStr
 
-from ntm.criteria.model import (CODE, SNAKE, Citation, Document, Fact, Indicator, Ruleset, Strict, Text,
-                                Threshold, _walk_thresholds, consistency_errors)
+from ntm.criteria.model import (CODE, SNAKE, Citation, Document, Fact, GroupPrecedence, Indicator, Ruleset, Strict,
+                                Text, Threshold, _walk_thresholds, consistency_errors)
 from ntm.criteria.validation import field_path, validate
 from ntm.criteria.yamlsrc import parse, read_text
 from ntm.errors import NtmInputError, Problem, did_you_mean
@@ -50,11 +50,19 @@ class IndicatorAddition(Strict):
     indicator: Indicator
 
 
+class GroupOverride(Strict):
+    """A province's own precedence between commune groups (51/2025 leaves it unstated)."""
+
+    precedence: GroupPrecedence
+    citation: Citation
+
+
 class Overlay(Strict):
     overlay: OverlayInfo
     thresholds: list[ThresholdOverride] = []
     facts: list[Fact] = []
     indicators: list[IndicatorAddition] = []
+    commune_groups: GroupOverride | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +159,8 @@ def overlay_from_source(src, sha256: str, ruleset: Ruleset) -> LoadedOverlay:
                 problems.append(Problem("an overlay must give a value (verified or provisional), not null or a ref",
                                         file=path, line=src.line_of(loc + ("threshold",) + tloc),
                                         field=field_path(loc + ("threshold",) + tloc)))
+    if ov.commune_groups is not None:
+        problems += _group_override_problems(ov.commune_groups, ruleset, doc_ids, src, path)
     if problems:
         raise NtmInputError(problems)
     if ov.facts or ov.indicators:
@@ -163,6 +173,25 @@ def overlay_from_source(src, sha256: str, ruleset: Ruleset) -> LoadedOverlay:
             raise NtmInputError([Problem(f"after adding the overlay's facts and indicators: {msg}", file=path)
                                  for _, msg in errs])
     return LoadedOverlay(ov, path, sha256)
+
+
+def _group_override_problems(go: GroupOverride, ruleset: Ruleset, doc_ids: set, src, path) -> list[Problem]:
+    loc = ("commune_groups",)
+    cg = ruleset.commune_groups
+    if cg is None:
+        return [Problem(f"ruleset {ruleset.id} has no commune groups to rank", file=path, line=src.line_of(loc),
+                        field="commune_groups")]
+    out = []
+    national = sorted(cg.precedence.order)
+    if sorted(go.precedence.order) != national:
+        out.append(Problem(f"the order must rank exactly the groups {', '.join(national)}", file=path,
+                           line=src.line_of(loc + ("precedence", "order")), field="commune_groups.precedence.order",
+                           expected=", ".join(cg.precedence.order) + " in the province's order"))
+    if go.citation.document not in doc_ids:
+        out.append(Problem(f"unknown document '{go.citation.document}'", file=path,
+                           line=src.line_of(loc + ("citation",)), field="commune_groups.citation.document",
+                           hint="list the provincial decision under overlay.documents"))
+    return out
 
 
 def merge(rs: Ruleset, ov: Overlay) -> Ruleset:

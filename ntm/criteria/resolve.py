@@ -212,6 +212,11 @@ def resolve(rs: Ruleset, level: str, region: str, year: int, flags: tuple[str, .
     return res
 
 
+def _province_fills(overlay: LoadedOverlay | None, level: str, tier: str) -> bool:
+    """An overlay that adds indicators to a tier replaces the tier's provincial placeholders (51/2025 Annex II)."""
+    return overlay is not None and any(a.level == level and a.tier == tier for a in overlay.overlay.indicators)
+
+
 def _resolve(rs: Ruleset, level: str, region: str, year: int, flags: tuple[str, ...],
              overlay: LoadedOverlay | None, as_of: dt.date) -> Resolved:
     ls = rs.level(level)
@@ -231,6 +236,8 @@ def _resolve(rs: Ruleset, level: str, region: str, year: int, flags: tuple[str, 
             inds = []
             for ind in c.indicators:
                 if not in_force(ind.effective, as_of):
+                    continue
+                if ind.provincial_placeholder and _province_fills(overlay, level, t.id):
                     continue
                 conds = []
                 for k, cond in enumerate(ind.conditions):

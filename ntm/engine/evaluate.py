@@ -115,10 +115,31 @@ def gather_loaded(ld: LoadedDossier, ruleset: str | None = None, overlay=None,
     return Inputs(ld, lr, lo, audit_past)
 
 
-def resolved_for(inp: Inputs, as_of: dt.date | None = None) -> Resolved:
+def resolved_for(inp: Inputs, as_of: dt.date | None = None, obs: dict | None = None, group=None) -> Resolved:
     d = inp.dossier.dossier
-    return resolve(inp.ruleset.ruleset, d.unit.level, d.unit.region, d.assessment.effective_year,
+    region = group.group if group is not None else unit_region(inp, obs)
+    return resolve(inp.ruleset.ruleset, d.unit.level, region, d.assessment.effective_year,
                    tuple(d.unit.flags), inp.overlay, as_of or d.assessment.effective_date)
+
+
+def unit_region(inp: Inputs, obs: dict | None = None) -> str:
+    """The unit's region, or its commune group placed from its facts (51/2025) when the ruleset defines groups."""
+    g = commune_group(inp, obs)
+    return g.group if g is not None else inp.dossier.dossier.unit.region
+
+
+def commune_group(inp: Inputs, obs: dict | None = None):
+    """The commune group decision (through durable-rules), or None when the ruleset has no group rules."""
+    rs, d = inp.ruleset.ruleset, inp.dossier.dossier
+    if rs.commune_groups is None or d.unit.level != "commune":
+        return None
+    from ntm.engine.groups import decide
+
+    if obs is None:
+        obs = observations(inp.dossier, rs)
+    src = inp.dossier.source
+    line = src.line_of(("unit", "region")) if d.unit.region is not None else src.line_of(("facts",))
+    return decide(rs, obs, d.unit.region, inp.overlay, path=inp.dossier.path, line=line)
 
 
 # facts a district's evaluation computes from its list of communes (never typed in by hand)
@@ -365,6 +386,7 @@ class Decision:
     communes: list | None
     townships: list | None
     districts: list | None
+    group: object = None  # the commune group decision (51/2025), when the ruleset places communes in groups
 
 
 def evaluate(inp: Inputs, *, extra: dict | None = None, trace: bool = False, tier: str | None = None,
@@ -379,7 +401,7 @@ def evaluate(inp: Inputs, *, extra: dict | None = None, trace: bool = False, tie
     result = out.build(
         res, obs, run.verdict, rs.fact_map(),
         unit=out.UnitOut(level=u.level, code=u.code, name=u.name, province=u.province, district=u.district,
-                         region=u.region, flags=sorted(u.flags)),
+                         region=res.region, flags=sorted(u.flags)),
         assessment=(d.assessment.effective_year, d.assessment.date),
         ruleset=out.RulesetOut(id=rs.id, version=rs.version, version_in_force=res.version, as_of=res.as_of,
                                sha256=inp.ruleset.sha256, title=out.Label(vi=rs.title.vi, en=rs.title.en),
@@ -392,6 +414,7 @@ def evaluate(inp: Inputs, *, extra: dict | None = None, trace: bool = False, tie
                              rules=run.rules, firings=len(run.trace), trace=list(run.trace) if trace else None),
         communes=communes, townships=townships, districts=districts, warnings=period_warnings(inp, res.as_of),
     )
+    result = _law26(result, inp, res, dec.group, as_of)
     if tier is not None:
         keep = _with_prerequisites(res, tier)
         result = result.model_copy(update={"tiers": [t for t in result.tiers if t.id in keep]})
@@ -443,7 +466,8 @@ def decide(inp: Inputs, *, extra: dict | None = None, tier: str | None = None,
         known = rs.fact_map()
         extra = {**{k: v for k, v in computed.items() if k in known}, **(extra or {})}
     obs = observations(inp.dossier, rs, extra)
-    res = resolved_for(inp, as_of)
+    group = commune_group(inp, obs)
+    res = resolved_for(inp, as_of, obs, group)
     if communes is not None and d0.unit.level == "district":
         communes = _satisfaction_reasons(communes, res)
     if tier is not None and tier not in [t.id for t in res.tiers]:
@@ -452,7 +476,22 @@ def decide(inp: Inputs, *, extra: dict | None = None, tier: str | None = None,
         ids = [t.id for t in res.tiers]
         raise NtmInputError.single(f"unknown tier '{tier}'", field="--tier", expected="one of " + ", ".join(ids),
                                    hint=did_you_mean(tier, ids))
-    return Decision(res, obs, run_engine(res, obs), communes, townships, districts)
+    return Decision(res, obs, run_engine(res, obs), communes, townships, districts, group)
+
+
+def _law26(result: out.Outcome, inp: Inputs, res: Resolved, group, as_of) -> out.Outcome:
+    """The 2026–2030 additions: commune group, what is not transcribed, a merged commune's status."""
+    from ntm.engine import law26
+
+    update = {}
+    if group is not None:
+        update["commune_group"] = law26.group_out(inp.ruleset.ruleset, group)
+    tr = law26.transcription_out(inp.ruleset.ruleset, res, inp.overlay)
+    if tr:
+        update["transcription"] = tr
+    if inp.dossier.dossier.merged_from:
+        update["merged"] = law26.merged_out(inp, as_of)
+    return result.model_copy(update=update) if update else result
 
 
 def _with_prerequisites(res: Resolved, tier: str) -> set[str]:

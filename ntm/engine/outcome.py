@@ -219,6 +219,72 @@ class Summary(Out):
     districts_holding_back: list[str] | None = None
 
 
+class CommuneGroupOut(Out):
+    """Which commune group (51/2025) applied and why: the rule that decided, and the precedence if it mattered."""
+
+    group: str | None
+    group_label: Label | None
+    decided_by: str  # a group rule id, "default" or "stated"
+    rule_label: Label | None
+    by_precedence: bool
+    precedence: list[str]
+    precedence_source: str
+    precedence_status: Literal["verified", "provisional"]
+    precedence_note: str | None
+    matched_rules: list[str]
+    not_matched_rules: list[str]
+    undecided_rules: list[str]
+    missing_facts: list[str]
+    stated: str | None
+    reason: Label
+    citation: CitationOut
+
+
+class TranscriptionOut(Out):
+    """How much of a part of the law the ruleset holds: an incomplete set says so in every outcome."""
+
+    part: Label
+    tier: str
+    indicators_in_law: int | None
+    transcribed: int
+    complete: bool
+    text: Label
+    complete_with: str | None
+    citation: CitationOut
+
+
+class MergedPartOut(Out):
+    code: str
+    name: str
+    source: Literal["declared", "dossier", "missing"]
+    status: str | None  # the recognised (or evaluated) level, None when not established
+    status_label: Label | None = None
+    decision_number: str | None
+    decision_date: dt.date | None
+    dossier: str | None
+    missing_recognition: bool
+    note: str | None
+
+
+class MergedOut(Out):
+    """The status the law gives a commune formed by the 2025 merger, beside the evaluation of its own evidence."""
+
+    rule: Label
+    merged_on: dt.date
+    status: str | None
+    status_label: Label | None
+    decided: bool
+    lowest_possible: str
+    highest_possible: str
+    provenance: Literal["verified", "provisional"]
+    note: str | None
+    citation: CitationOut
+    parts: list[MergedPartOut]
+    parts_missing_recognition: list[str]
+    text: Label
+    rules_fired: int
+
+
 class Outcome(Out):
     schema_: str = Field(alias="schema")
     unit: UnitOut
@@ -234,6 +300,9 @@ class Outcome(Out):
     townships: list[TownshipOut] | None = None
     districts: list[DistrictOut] | None = None
     engine: EngineOut
+    commune_group: CommuneGroupOut | None = None
+    transcription: list[TranscriptionOut] = []
+    merged: MergedOut | None = None
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -159,6 +159,15 @@ def engine_for(res: Resolved, sid: str = SID) -> Engine:
         if len(_BY_TIERS) >= 1024:
             _BY_TIERS.clear()
         _BY_TIERS[id(res.tiers)] = (res.tiers, comp.sha256)
+    return engine_of(comp, sid)
+
+
+def engine_of(comp: Compiled, sid: str = SID) -> Engine:
+    """The live engine of a compiled rule set (criteria or a side rule set), created once per content hash."""
+    hit = _CACHE.get((comp.sha256, sid))
+    if hit is not None:
+        return hit
+    with _LOCK:
         hit = _CACHE.get((comp.sha256, sid))
         if hit is not None:
             return hit

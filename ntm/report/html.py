@@ -129,6 +129,7 @@ def render(o: Outcome, lang: str = "vi") -> str:
                     f'{e(L(warn.text))}</b></div>')
     if o.overlay is not None and o.overlay.illustrative:
         body.append(f'<div class="danger" id="illustrative"><b>⚠ {e(t("illustrative_banner", lang))}</b></div>')
+    body.append(_law26(o, lang))
     body.append(_summary(o, lang, L))
     for tier in o.tiers:
         body.append(_tier(tier, lang, L))
@@ -139,6 +140,21 @@ def render(o: Outcome, lang: str = "vi") -> str:
     if o.townships or o.districts is not None:
         body.append(_members(o, lang))
     return page(f"{t('title', lang)} — {u.name}", body, lang)
+
+
+def _law26(o: Outcome, lang: str) -> str:
+    """What is not transcribed (a warning box), the commune group and why, a merged commune's status."""
+    from ntm.report.terminal import law26_lines
+
+    html = []
+    for text, style in law26_lines(o, lang):
+        if "yellow" in style and "bold" in style:
+            html.append(f'<div class="danger transcription"><b>⚠ {e(text)}</b></div>')
+        elif text.startswith("  "):
+            html.append(f'<p class="note merged-part">{e(text.strip())}</p>')
+        else:
+            html.append(f'<p class="law26">{e(text)}</p>')
+    return "\n".join(html)
 
 
 def _meta(o: Outcome, lang: str, L) -> str:

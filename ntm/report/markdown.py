@@ -26,6 +26,10 @@ def render(o: Outcome, lang: str = "vi") -> str:
         out.append(f"- {w('overlay', lang)}: `{o.overlay.id}` — {L(o.overlay.title)}{tag}")
     for warn in o.warnings:
         out += ["", f"> ⚠ **{w('warning', lang)}: {_esc(L(warn.text))}**"]
+    from ntm.report.terminal import law26_lines
+
+    for text, style in law26_lines(o, lang):
+        out.append(("- **" + _esc(text) + "**") if "bold" in style else ("- " + _esc(text.strip())))
     out += ["", f"| {w('tier', lang)} | {w('result', lang)} | {w('criteria_met', lang)} | {w('region', lang)} |",
             "|---|---|---:|---|"]
     for t in o.tiers:

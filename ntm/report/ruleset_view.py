@@ -74,6 +74,18 @@ def render_table(lr: LoadedRuleset, console: Console, region: str | None, year: 
     console.print(f"in force {rs.effective.start} → {rs.effective.end or '…'}; sha256 {lr.sha256}")
     console.print("documents: " + "; ".join(f"{d.number} ({d.date})" for d in rs.documents))
     console.print(f"{len(rs.facts)} facts; regions: " + ", ".join(r.id for r in rs.regions))
+    if rs.commune_groups is not None:  # 51/2025: the group is placed from the commune's facts
+        cg = rs.commune_groups
+        for r in cg.rules:
+            conds = " and ".join(f"{c.fact} {c.op}" + ("" if c.op == "is_true" else f" {c.value}") for c in r.conditions)
+            console.print(f"  {r.group} ← {r.id}: {conds} — {L(r.label)} ({r.citation.render()})")
+        console.print(f"  {cg.default} ← otherwise: {L(cg.default_label)}")
+        p = cg.precedence
+        console.print(f"  precedence {' > '.join(p.order)} ({p.status}){': ' + p.note if p.note else ''}")
+    for t in rs.transcription:
+        count = f"{t.indicators_in_law} indicators in the law" if t.indicators_in_law else "set by the province"
+        console.print(Text(f"  {L(t.part)}: {count}" + (f" — complete with `{t.complete_with}`" if t.complete_with
+                                                          else ""), style="yellow"))
     console.print(Text("verified ", style=STYLE["verified"]) + Text("provisional ", style=STYLE["provisional"])
                   + Text("missing/province", style=STYLE["missing"]))
     regions = [r.id for r in rs.regions]

@@ -30,6 +30,8 @@ def render(o: Outcome, console: Console, lang: str = "vi") -> None:
         console.print(f"{w('overlay', lang)}: {o.overlay.id} — {L(o.overlay.title)}{tag}, sha256 {o.overlay.sha256[:12]}…")
     for warn in o.warnings:
         console.print(Text(f"⚠ {w('warning', lang)}: {L(warn.text)}", style="bold red"))
+    for line in law26_lines(o, lang):
+        console.print(Text(line[0], style=line[1]))
     console.print()
 
     t = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
@@ -179,3 +181,28 @@ def render(o: Outcome, console: Console, lang: str = "vi") -> None:
 
 def _code_key(code: str):
     return tuple(int(p) if p.isdigit() else p for p in code.replace("-", ".").split("."))
+
+
+def law26_lines(o: Outcome, lang: str) -> list[tuple[str, str]]:
+    """The commune group and why, what is not transcribed, a merged commune's status: (text, style)."""
+    L = (lambda lbl: lbl.en if lang == "en" else lbl.vi)
+    en = lang == "en"
+    out = []
+    for tr in o.transcription:
+        if not tr.complete:
+            out.append((("INCOMPLETE: " if en else "CHƯA ĐẦY ĐỦ: ") + L(tr.text), "bold yellow"))
+        else:
+            out.append((L(tr.text), ""))
+    if o.commune_group:
+        out.append((("Commune group: " if en else "Nhóm xã: ") + L(o.commune_group.reason), ""))
+    if o.merged:
+        m = o.merged
+        out.append((("Merged commune: " if en else "Xã sau sắp xếp: ") + L(m.text), "bold"))
+        for p in m.parts:
+            st = (L(p.status_label) if p.status_label else p.status) or (
+                "?" if p.source != "missing" else ("recognition missing" if en else "thiếu công nhận"))
+            dec = f", {p.decision_number} ({p.decision_date})" if p.decision_number else ""
+            flag = (" — MISSING RECOGNITION" if en else " — THIẾU CÔNG NHẬN") if p.missing_recognition else ""
+            out.append((f"  {p.code} {p.name}: {st}{dec}{flag}" + (f" — {p.note}" if p.note else ""),
+                        "yellow" if p.missing_recognition else ""))
+    return out

@@ -1,0 +1,1 @@
+"""`ntm serve`: the local web application and the HTTP API (FastAPI, Jinja2 templates, a vendored htmx)."""
