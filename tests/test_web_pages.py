@@ -190,3 +190,23 @@ def test_whatif_without_scripts_returns_the_whole_page_with_the_values_typed(cli
     assert 'id="whatif-form"' not in frag.text and 'data-after="met"' in frag.text
     bad = client.post(url + "/whatif", data={"w.income_per_capita": "nhiều"}, headers={"HX-Request": "true"})
     assert 'id="whatif-errors"' in bad.text and "nhiều" in bad.text
+
+
+def test_result_page_of_a_2026_merged_commune_says_what_is_not_transcribed(client):
+    r = upload(client, EX / "merged" / "xa-moi-bo-sung.yaml", overlay="")
+    assert r.status_code == 303, r.text[:2000]
+    page = client.get(r.headers["location"]).text
+    assert 'id="warn-transcription-1"' in page and "0/47" in page
+    assert 'id="commune-group"' in page and "Nhóm 2" in page
+    assert 'id="merged-status"' in page and "Xã đạt chuẩn nông thôn mới" in page and "A01" in page
+
+
+def test_form_for_2026_without_a_group_places_it_from_the_facts(client):
+    params = {"ruleset": "vn-2026-2030", "region": "", "year": "2026", "level": "commune", "overlay": "",
+              "u.code": "T26", "u.name": "Xã Thử", "a.date": "2026-06-30",
+              "f.adjacent_existing_urban": "không", "f.oriented_to_urbanise": "không",
+              "f.oriented_new_urban_area": "không", "f.agriculture_share_pct": "40", "f.ethnic_mountain_area": "3"}
+    r = client.post("/form", data=params, follow_redirects=False)
+    assert r.status_code == 303, text_of(r.text)[:1500]
+    page = client.get(r.headers["location"]).text
+    assert 'id="commune-group"' in page and "g3_ethnic_mountain_area_ii_iii" in page

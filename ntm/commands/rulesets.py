@@ -176,3 +176,47 @@ def rulesets_provenance(
         write_output(prov.render_markdown(rep, lang.value), output, force)
     else:
         write_rendered(lambda c: prov.render_table(rep, c, lang.value), output, force, width=160)
+
+
+class BookFormat(str, enum.Enum):
+    xlsx = "xlsx"
+
+
+@rulesets_app.command("export")
+def rulesets_export(
+    ruleset: Optional[str] = typer.Argument(None, help="Ruleset id or file (or an overlay file; with --overlay, "
+                                            "the base ruleset, default: the one the overlay names)."),
+    output: str = typer.Option(..., "--output", "-o", help="The workbook to write (.xlsx)."),
+    fmt: BookFormat = typer.Option(BookFormat.xlsx, "--format", "-f", help="xlsx (an authoring workbook)."),
+    overlay: Optional[str] = typer.Option(None, "--overlay", help="Export this provincial overlay instead."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing file."),
+) -> None:
+    """Write a ruleset or overlay as an authoring workbook: a sheet per part, one row per indicator condition
+    with a column per region, provenance columns, drop-down lists. Correct it in Excel or LibreOffice and bring
+    it back with `ntm rulesets import`. The workbook is read back before it is written (exact round trip)."""
+    from ntm.authoring.workbook_export import export
+
+    info = export(ruleset, output, overlay, force)
+    typer.echo(f"wrote {info['path']}: {info['kind']} {info['id']} (content sha256 {info['content_sha256'][:16]})")
+
+
+@rulesets_app.command("import")
+def rulesets_import(
+    workbook: str = typer.Argument(..., help="An authoring workbook (.xlsx) from `ntm rulesets export`."),
+    output: str = typer.Option(..., "--output", "-o", help="The ruleset (or overlay) YAML file to write."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing file."),
+) -> None:
+    """Turn an authoring workbook back into ruleset YAML (an overlay when the workbook is one). Every mistake is
+    reported at its cell (sheet!cell: what is wrong (expected ...)), all at once, exit 2, and nothing is written.
+    A value marked verified must name its source (document, item, page or URL), who verified it and when."""
+    from ntm.authoring.content import content_hash
+    from ntm.authoring.workbook_import import check_target, read_workbook, write_yaml
+
+    check_target(output, force)
+    imp = read_workbook(workbook)
+    warnings = write_yaml(imp, workbook, output, force)
+    for w in warnings:
+        typer.echo(w, err=True)
+    name = imp.model.id if imp.kind == "ruleset" else imp.model.overlay.id
+    typer.echo(f"wrote {output}: {imp.kind} {name} (content sha256 {content_hash(imp.model)[:16]})"
+               + (f", {len(warnings)} warning(s)" if warnings else ""))

@@ -331,6 +331,6 @@ def check_overlay(src: Source, base_ruleset: str | None = None) -> CheckReport:
 
 
 def _same(national: Threshold, local: Threshold) -> bool:
-    strip = {"note", "status", "set_by"}
+    strip = {"note", "status", "set_by", "source", "verified_by", "verified_on"}
     return (national.model_dump(exclude=strip, exclude_none=True)
             == local.model_dump(exclude=strip, exclude_none=True))

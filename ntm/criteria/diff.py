@@ -191,12 +191,12 @@ def diff(a: Side, b: Side, show_all: bool = False) -> dict:
                 d = direction(y.op, x.threshold.value, y.threshold.value)
             cells[d] += 1
             pa, pb = x.threshold.provenance, y.threshold.provenance
-            prov = (pa.status, pb.status, pa.source, pb.source)
+            prov = (pa.status, pb.status, pa.source, pb.source, _checked(pa), _checked(pb))
             cit = (x.citation.render(), y.citation.render())
             g = (d, _num(x.threshold.value), _num(y.threshold.value), x.op, y.op, prov, cit)
             groups.setdefault(g, []).append(region)
         for (d, va, vb, opa, opb, prov, cit), regs in groups.items():
-            prov_changed = prov[0] != prov[1] or prov[2] != prov[3]
+            prov_changed = prov[0] != prov[1] or prov[2] != prov[3] or prov[4] != prov[5]
             cit_changed = cit[0] != cit[1]
             prov_changes += len(regs) if prov_changed else 0
             cit_changes += len(regs) if cit_changed else 0
@@ -207,6 +207,9 @@ def diff(a: Side, b: Side, show_all: bool = False) -> dict:
                 row["op_a"] = opa
             if prov_changed:
                 row["provenance"] = {"a": prov[0], "b": prov[1], "source_a": prov[2], "source_b": prov[3]}
+                for side, checked in (("a", prov[4]), ("b", prov[5])):
+                    if checked is not None:
+                        row["provenance"][f"checked_{side}"] = dict(zip(("by", "on", "read_in"), checked))
             if cit_changed:
                 row["citation"] = {"a": cit[0], "b": cit[1]}
             changes.append(row)
@@ -220,6 +223,13 @@ def diff(a: Side, b: Side, show_all: bool = False) -> dict:
     return {"a": _side_doc(a), "b": _side_doc(b), "summary": summary, "changes": changes,
             "regions": {"common": common, "only_a": [r for r in regions_a if r not in regions_b],
                         "only_b": [r for r in regions_b if r not in regions_a]}}
+
+
+def _checked(p) -> tuple | None:
+    """Who verified a value, when, and where they read it (None when the ruleset does not say)."""
+    if p.verified_by is None and p.verified_on is None and p.read_in is None:
+        return None
+    return (p.verified_by, p.verified_on.isoformat() if p.verified_on else None, p.read_in)
 
 
 def _unpaired(x: dict, y: dict, ind: tuple) -> list[str]:
@@ -255,7 +265,7 @@ WORDS = {
     "condition_replaced": ("Đổi chỉ số đo", "Measured fact changed"),
     "thresholds": ("Ngưỡng (theo vùng)", "Thresholds (per region)"), "provenance": ("nguồn", "provenance"),
     "citation": ("căn cứ", "citation"), "year": ("năm đánh giá", "assessment year"), "as_of": ("tại ngày", "as of"),
-    "summary": ("Tóm tắt", "Summary"), "no_changes": ("Không có thay đổi.", "No changes."),
+    "summary": ("Tóm tắt", "Summary"), "checked": ("đối chiếu bởi", "checked by"), "no_changes": ("Không có thay đổi.", "No changes."),
 }
 
 
@@ -308,6 +318,10 @@ def render_text(doc: dict, lang: str = "vi") -> str:
                 p = c["provenance"]
                 src = f" ({p['source_a']} → {p['source_b']})" if p["source_a"] != p["source_b"] else ""
                 line += f"; {w('provenance', lang)} {w(p['a'], lang)} → {w(p['b'], lang)}{src}"
+                if "checked_b" in p and p.get("checked_b") != p.get("checked_a"):
+                    ch = p["checked_b"]
+                    who = ", ".join(x for x in (ch["by"], ch["on"]) if x)
+                    line += f" ({w('checked', lang)} {who}" + (f"; {ch['read_in']}" if ch["read_in"] else "") + ")"
             if "citation" in c:
                 line += f"; {w('citation', lang)} {c['citation']['a']} → {c['citation']['b']}"
             out.append(line)

@@ -163,17 +163,41 @@ class ThresholdRef(Strict):
         return v
 
 
+class ValueSource(Strict):
+    """Where a person read a threshold value: the document and item, and the page or the URL."""
+
+    document: StrictStr
+    appendix: StrictStr | None = None
+    article: StrictStr | None = None
+    item: StrictStr | None = None
+    page: StrictStr | None = None
+    url: StrictStr | None = None
+
+    def render(self) -> str:
+        parts = [Citation(document=self.document, appendix=self.appendix, article=self.article,
+                          item=self.item).render()]
+        if self.page:
+            parts.append(f"tr. {self.page}")
+        if self.url:
+            parts.append(self.url)
+        return ", ".join(parts)
+
+
 class Threshold(Strict):
     """Either a value (with provenance), or a table by region or by assessment year, or a reference.
 
     `value: null` means the national text gives no number (unknown, or left to the province): the indicator
-    is indeterminate until an overlay supplies it.
+    is indeterminate until an overlay supplies it. `source`, `verified_by` and `verified_on` record who checked
+    a value against which text (optional: values verified before these fields existed do not have them).
     """
 
     value: Number | StrictBool | None = None
     status: Status | None = None
     note: StrictStr | None = None
     set_by: SetBy = "national"
+    source: ValueSource | None = None
+    verified_by: Annotated[StrictStr, Field(min_length=1)] | None = None
+    verified_on: dt.date | None = None
     by_region: dict[StrictStr, "Threshold"] | None = None
     by_year: dict[StrictInt, "Threshold"] | None = None
     ref: ThresholdRef | None = None
@@ -200,6 +224,9 @@ class Threshold(Strict):
                 raise ValueError("threshold must be a finite number")
         elif self.note is not None and self.status is None:
             pass
+        if not is_value and any(getattr(self, f) is not None for f in ("source", "verified_by", "verified_on")):
+            raise ValueError("source, verified_by and verified_on belong to a value (value, status), "
+                             "not to a by_region, by_year or ref table")
         if self.by_region is not None and not self.by_region:
             raise ValueError("by_region must not be empty")
         if self.by_year is not None and not self.by_year:
@@ -601,6 +628,8 @@ def consistency_errors(rs: Ruleset) -> list[tuple[tuple, str]]:
                         errs.append((tloc + ("ref",), f"ref points to missing {th.ref.tier} {th.ref.indicator} condition {th.ref.condition}"))
                     elif hit.conditions[th.ref.condition].fact != cond.fact:
                         errs.append((tloc + ("ref",), f"ref target tests '{hit.conditions[th.ref.condition].fact}', not '{cond.fact}'"))
+                if th.source is not None and th.source.document not in doc_ids:
+                    errs.append((tloc + ("source", "document"), f"unknown document '{th.source.document}'"))
                 if th.value is None:
                     continue
                 if fact.type == "boolean":

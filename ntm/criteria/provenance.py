@@ -24,6 +24,8 @@ class Cell:
     status: str
     note: str | None
     set_by: str
+    verified_by: str | None = None
+    verified_on: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ def _cells(rs: Ruleset, level: str, th: Threshold, seen: frozenset = frozenset()
             status = _weakest(c.status for c in _cells(rs, level, target, seen | {key}))
             out.append(Cell(where, desc, status, f"follows {r.tier} {r.indicator}: verify that threshold", "national"))
             continue
-        out.append(Cell(where, node.value, node.status or "missing", node.note, node.set_by))
+        out.append(Cell(where, node.value, node.status or "missing", node.note, node.set_by, node.verified_by,
+                        node.verified_on.isoformat() if node.verified_on else None))
     return out
 
 
@@ -119,12 +122,30 @@ def todo(its: list[Item], status: str | None = None) -> list[dict]:
     return rows
 
 
+def verifiers(its: list[Item]) -> list[dict]:
+    """Verified values (cells written in the ruleset, not references) per person who checked them, most first;
+    `verified_by: null` counts the values marked verified without naming who checked them."""
+    table: dict[str | None, dict] = {}
+    for it in its:
+        for c in it.cells:
+            if c.status != "verified" or " × " in str(c.value):
+                continue
+            row = table.setdefault(c.verified_by, {"verified_by": c.verified_by, "values": 0, "thresholds": set(),
+                                                   "last_on": None})
+            row["values"] += 1
+            row["thresholds"].add((it.level, it.tier, it.code, it.condition))
+            if c.verified_on and (row["last_on"] is None or c.verified_on > row["last_on"]):
+                row["last_on"] = c.verified_on
+    out = [{**r, "thresholds": len(r["thresholds"])} for r in table.values()]
+    return sorted(out, key=lambda r: (r["verified_by"] is None, -r["values"], r["verified_by"] or ""))
+
+
 def report(rs: Ruleset, status: str | None = None) -> dict:
     its = items(rs)
     rows = counts(its)
     total = {k: sum(r[k] for r in rows) for k in (*STATUSES, "total", "missing_set_by_province")}
     return {"ruleset": {"id": rs.id, "version": rs.version}, "counts": rows, "totals": total,
-            "todo": todo(its, status)}
+            "verifiers": verifiers(its), "todo": todo(its, status)}
 
 
 def to_json(rep: dict) -> str:
@@ -140,6 +161,10 @@ LABELS = {
     "todo": ("Việc cần làm: ngưỡng cần đối chiếu hoặc còn thiếu", "To do: thresholds to check or still missing"),
     "province": ("do tỉnh quy định", "set by the province"),
     "missing_set_by_province": ("trong đó tỉnh quy định", "of which set by province"), "unknown": ("chưa rõ", "unknown"),
+    "verifiers": ("Giá trị đã đối chiếu theo người đối chiếu", "Verified values by who checked them"),
+    "verified_by": ("Người đối chiếu", "Verified by"), "values_n": ("Số giá trị", "Values"),
+    "thresholds_n": ("Số ngưỡng", "Thresholds"), "last_on": ("Lần gần nhất", "Latest"),
+    "not_named": ("(không ghi tên)", "(not named)"),
 }
 
 
@@ -177,6 +202,11 @@ def render_markdown(rep: dict, lang: str = "vi") -> str:
         out.append(f"| {r['level']} | {r['tier']} | " + " | ".join(str(r[c]) for c in _COLS) + " |")
     t = rep["totals"]
     out.append(f"| **{L('total')}** | | " + " | ".join(f"**{t[c]}**" for c in _COLS) + " |")
+    out += ["", f"## {L('verifiers')}", "",
+            f"| {L('verified_by')} | {L('values_n')} | {L('thresholds_n')} | {L('last_on')} |", "|---|---:|---:|---|"]
+    for v in rep["verifiers"]:
+        out.append(f"| {(v['verified_by'] or L('not_named')).replace('|', chr(92) + '|')} | {v['values']} | "
+                   f"{v['thresholds']} | {v['last_on'] or ''} |")
     out += ["", f"## {L('todo')} ({len(rep['todo'])})", "",
             f"| {L('level')} | {L('tier')} | {L('indicator')} | {L('status')} | {L('values')} | {L('check')} | {L('note')} |",
             "|---|---|---|---|---|---|---|"]
@@ -202,6 +232,15 @@ def render_table(rep: dict, console, lang: str = "vi") -> None:
         t.add_row(r["level"], r["tier"], *(str(r[c]) for c in cols))
     t.add_row(L("total"), "", *(str(rep["totals"][c]) for c in cols))
     console.print(t)
+    console.print()
+    v = Table(title=L("verifiers"), box=None, header_style="bold", pad_edge=False)
+    v.add_column(L("verified_by"))
+    for col in ("values_n", "thresholds_n"):
+        v.add_column(L(col), justify="right")
+    v.add_column(L("last_on"))
+    for r in rep["verifiers"]:
+        v.add_row(r["verified_by"] or L("not_named"), str(r["values"]), str(r["thresholds"]), r["last_on"] or "")
+    console.print(v)
     console.print()
     console.print(f"{L('todo')} ({len(rep['todo'])})")
     for r in rep["todo"]:  # one line per item: a table this wide wraps unreadably in a terminal

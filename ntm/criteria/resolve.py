@@ -23,6 +23,9 @@ class Provenance:
     note: str | None
     set_by: str  # national | province
     source: str  # "national" or "overlay <id>"
+    verified_by: str | None = None  # who checked the value against the text, when and where (if recorded)
+    verified_on: dt.date | None = None
+    read_in: str | None = None  # the value's source: document, item, page or URL
 
     def as_dict(self) -> dict:
         return {"status": self.status, "note": self.note, "set_by": self.set_by, "source": self.source}
@@ -161,7 +164,8 @@ def _resolve_threshold(rs, th: Threshold, op: str, region: str, year: int, flags
                   else "no value known for this threshold")
         return RThreshold(None, Provenance("missing", cell.note, cell.set_by, source), reason)
     value = cell.value if isinstance(cell.value, bool) else Decimal(str(cell.value))
-    return RThreshold(value, Provenance(cell.status, cell.note, cell.set_by, source))
+    return RThreshold(value, Provenance(cell.status, cell.note, cell.set_by, source, cell.verified_by,
+                                        cell.verified_on, cell.source.render() if cell.source else None))
 
 
 def in_force(eff, as_of: dt.date | None) -> bool:

@@ -150,7 +150,9 @@ def request_from_form(request, spec, form) -> service.Request:
         v = str(form.get(key) or "").strip()
         if v:
             unit[key[2:]] = v
-    unit["region"] = str(form.get("u.region") or (spec.regions[0] if len(spec.regions) == 1 else "")).strip()
+    region = str(form.get("u.region") or (spec.regions[0] if len(spec.regions) == 1 else "")).strip()
+    if region or spec.ruleset.ruleset.commune_groups is None:  # a commune group may be placed from the facts
+        unit["region"] = region
     unit["flags"] = list(spec.flags)
     assessment: dict = {}
     date_text = str(form.get("a.date") or "").strip()
