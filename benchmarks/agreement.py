@@ -4,11 +4,15 @@
 
 Values are drawn at, just above and just below every threshold the ruleset uses (±1e-6, ±1e-9, ±1/3, ±1), plus
 uniform values and missing evidence, for random regions, flags and years (one outside the period on each side).
-Every case runs all tiers of its level through durable-rules on a fresh session and through the reference
-evaluator; every decision (tier, criterion, indicator, condition) is compared. Seeded: the same run every time.
+Every case runs all tiers of its level through durable-rules and through the reference evaluator; every
+decision (tier, criterion, indicator, condition) is compared. Seeded: the same run every time.
 Levels are every level a ruleset has: commune (with especially difficult / safe-zone flags drawn, so the 318
 Art. 1 special rule is exercised on the standard and advanced tiers), district (the 320 App. I tier conditions on
 communes, townships and satisfaction) and province (321 completion).
+
+Session names (issue #17): the product evaluates every dossier on one session name; `--sids` runs the cases
+round-robin over several names (each its own durable ruleset), so an answer that depended on the session
+name, as the fact-id hash collisions once did, shows up as a disagreement.
 """
 
 from __future__ import annotations
@@ -91,17 +95,20 @@ def random_case(rs: Ruleset, level: str, ths: dict, rnd: random.Random, overlay=
     return resolve(rs, level, region, year, flags, overlay), obs
 
 
-def _one(task: tuple[str, str, int, int]) -> list[dict]:
-    name, level, cases, seed = task
+SIDS = ("s", "e1271", "e1", "tỉnh-01", "x" * 40)
+
+
+def _one(task: tuple) -> list[dict]:
+    name, level, cases, seed, sids = task
     rs, lo = next((r, o) for n, r, o in configurations() if n == name)
     ths = group_thresholds(rs, thresholds_by_fact(rs))
     ls = next(x for x in rs.levels if x.level == level)
     rnd = random.Random(f"{seed}:{name}:{level}")
     per_tier: dict[str, list[int]] = {t.id: [0, 0] for t in ls.tiers}  # decisions, disagreements
     t0 = time.perf_counter()
-    for _ in range(cases):
+    for k in range(cases):
         res, obs = random_case(rs, level, ths, rnd, lo)
-        eng = run_engine(res, obs).verdict
+        eng = run_engine(res, obs, sids[k % len(sids)]).verdict
         ref = oracle.evaluate(res, obs)
         for key in set(eng) | set(ref):
             cell = per_tier.setdefault(key[1], [0, 0])
@@ -120,11 +127,11 @@ def _one(task: tuple[str, str, int, int]) -> list[dict]:
                 cell[1] += g_eng.get(key) != g_ref.get(key)
     secs = time.perf_counter() - t0
     return [{"ruleset": name, "level": level, "tier": tier, "dossiers": cases, "decisions": d, "disagreements": b,
-             "seconds": secs} for tier, (d, b) in per_tier.items()]
+             "seconds": secs, "sessions": len(sids)} for tier, (d, b) in per_tier.items()]
 
 
-def run(cases: int, seed: int = 20261129, jobs: int = 1) -> list[dict]:
-    tasks = [(name, ls.level, cases, seed) for name, rs, _ in configurations() for ls in rs.levels]
+def run(cases: int, seed: int = 20261129, jobs: int = 1, sids: tuple[str, ...] = SIDS) -> list[dict]:
+    tasks = [(name, ls.level, cases, seed, sids) for name, rs, _ in configurations() for ls in rs.levels]
     if jobs <= 1:
         parts = [_one(t) for t in tasks]
     else:
@@ -140,8 +147,12 @@ def main() -> None:
     ap.add_argument("--cases", type=int, default=10000, help="random dossiers per ruleset and level")
     ap.add_argument("--seed", type=int, default=20261129)
     ap.add_argument("--jobs", type=int, default=2, help="worker processes (one ruleset and level each)")
+    ap.add_argument("--sids", default=",".join(SIDS), help="session names, used round-robin (comma-separated)")
     args = ap.parse_args()
-    rows = run(args.cases, args.seed, args.jobs)
+    sids = tuple(x for x in args.sids.split(",") if x)
+    t0 = time.perf_counter()
+    rows = run(args.cases, args.seed, args.jobs, sids)
+    print(f"session names: {', '.join(sids)}; {time.perf_counter() - t0:.0f} s")
     print(f"{'ruleset':22} {'level':9} {'tier':20} {'dossiers':>9} {'decisions':>11} {'disagree':>9}")
     for r in rows:
         print(f"{r['ruleset']:22} {r['level']:9} {r['tier']:20} {r['dossiers']:>9,} {r['decisions']:>11,} "

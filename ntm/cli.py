@@ -6,16 +6,19 @@ from __future__ import annotations
 import enum
 import os
 import sys
-import tempfile
 from typing import Optional
 
-import typer
-from rich.console import Console
+# pydantic looks for plugins in every installed distribution's entry points the first time it builds a model
+# (~30 ms of each command's start-up); this program uses none
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-from ntm import __version__
-from ntm.errors import EngineFailure, NtmError, NtmInputError
+import typer  # noqa: E402
+
+from ntm import __version__  # noqa: E402
+from ntm.errors import EngineFailure, NtmError, NtmInputError  # noqa: E402
 
 app = typer.Typer(
+    rich_markup_mode=None,  # plain help: typer.rich_utils costs ~60 ms to import, twice what the help takes
     add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -45,8 +48,10 @@ class SchemaKind(str, enum.Enum):
     plan = "plan"
 
 
-def console(width: int | None = None) -> Console:
+def console(width: int | None = None):
     """The terminal as it is (80 columns when it cannot be measured): views wrap to fit, never overflow."""
+    from rich.console import Console
+
     return Console(width=width, highlight=False, markup=False, emoji=False)
 
 
@@ -101,6 +106,8 @@ def write_output(text: str, output: Optional[str], force: bool) -> None:
         return
     if os.path.exists(output) and not force:
         raise NtmInputError.single("file exists; not overwriting it", file=output, hint="use --force to replace it")
+    import tempfile
+
     directory = os.path.dirname(os.path.abspath(output))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".ntm-", suffix=".tmp")
     try:
@@ -120,6 +127,8 @@ def write_rendered(draw, output: Optional[str], force: bool, width: int = 120) -
         draw(console())
         return
     import io
+
+    from rich.console import Console
 
     rec = Console(record=True, width=width, file=io.StringIO(), highlight=False, markup=False, emoji=False)
     draw(rec)
@@ -145,7 +154,7 @@ def _register_commands() -> None:
 
 def main() -> None:
     """Entry point: turn every known failure into a clear message and an exit code, never a traceback."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)  # "file.yaml:100:" is no emoji
+    err = _ErrConsole()
     try:
         app()
     except NtmInputError as e:
@@ -171,6 +180,15 @@ def main() -> None:
         err.print(f"[bold red]internal error:[/] {type(e).__name__}: {_escape(str(e))} "
                   "(please report this with the input that caused it)")
         sys.exit(3)
+
+
+class _ErrConsole:
+    """stderr through rich, created only when there is an error to print (rich costs ~30 ms to import)."""
+
+    def print(self, text: str) -> None:
+        from rich.console import Console
+
+        Console(stderr=True, highlight=False, soft_wrap=True, emoji=False).print(text)  # "file.yaml:100:" is no emoji
 
 
 def _escape(s: str) -> str:

@@ -748,3 +748,278 @@ def test_distinct_alpha_patterns_per_fact_limit_is_64_and_identical_ones_are_sha
     from ntm.engine.compiler import MAX_DISTINCT_PER_FACT
 
     assert MAX_DISTINCT_PER_FACT < 64
+
+
+# --------------------------------------------------------------------------------------------
+# 11. Fact ids: the session's fact index, return codes, one session name reused (issue #17)
+# --------------------------------------------------------------------------------------------
+
+
+def _fnv1a32(text: str) -> int:
+    """FNV-1a 32 (written here independently of ntm.engine.driver, which must agree)."""
+    h = 0x811C9DC5
+    for b in text.encode():
+        h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def _colliding_ids(prefix: str = "c") -> tuple[str, str]:
+    """Two distinct short ids with the same FNV-1a 32 hash, by a deterministic birthday search."""
+    seen: dict[int, str] = {}
+    n = 0
+    while True:
+        s = f"{prefix}{n}"
+        h = _fnv1a32(s)
+        if h in seen:
+            return seen[h], s
+        seen[h] = s
+        n += 1
+
+
+@pytest.fixture(scope="module")
+def collision() -> tuple[str, str]:
+    return _colliding_ids()
+
+
+_ID_RULES = {**BEGIN_RULE, **{f: rule1("ev", {"f": f}) for f in ("a", "b", "c")}}
+
+
+def test_fact_index_is_fnv1a32_of_the_id_and_a_hash_match_drops_the_fact(collision):
+    """The cause of issue #17, pinned. durable indexes a session's facts by the 32-bit FNV-1a hash of the fact's
+    id ALONE and takes a fact whose hash is already indexed for one it has seen: assert_facts returns 2 and the
+    new fact is dropped (its rules never fire), although the two ids and facts differ. Ids whose hashes differ
+    are both kept. (Without an explicit id the engine makes one from the content including the sid, so such a
+    match depends on the session name: see test_engine_ids.py for a real commune.)"""
+    x, y = collision
+    assert x != y and _fnv1a32(x) == _fnv1a32(y)
+    from ntm.engine.driver import fnv1a32
+
+    assert [fnv1a32(s) for s in (x, y, "sid-s", "i0", "ế")] == [_fnv1a32(s) for s in (x, y, "sid-s", "i0", "ế")]
+    with ruleset(_ID_RULES) as h:
+        res = run_batch_full(h, [{"t": "begin"}, {"t": "ev", "f": "a", "id": x}, {"t": "ev", "f": "b", "id": y}])
+        assert res.code == 2 and res.fired == ["begin", "a"]  # b dropped
+        # the same ids in separate calls: the second is dropped too
+        res = run_batch_full(h, [{"t": "begin"}, {"t": "ev", "f": "a", "id": x}],
+                             actions={"a": lambda fr: [{"t": "ev", "f": "b", "id": y}]})
+        assert res.derived_codes == [2] and res.fired == ["begin", "a"]
+        # distinct hashes: both kept
+        res = run_batch_full(h, [{"t": "begin"}, {"t": "ev", "f": "a", "id": x}, {"t": "ev", "f": "b", "id": x + "z"}])
+        assert res.code == 0 and res.fired == ["begin", "a", "b"]
+
+
+def test_state_fact_id_is_in_the_same_index():
+    """The session state fact {"id": "sid-<sid>"} lives in the same index: a fact whose id is (or hashes like)
+    "sid-<sid>" is dropped with code 2. The driver's id allocator therefore excludes that hash."""
+    with ruleset(_ID_RULES) as h:
+        sid = _new_sid()
+        code, off = dre.assert_facts(h, json.dumps([{"t": "begin", "sid": sid, "id": "b0"},
+                                                    {"t": "ev", "f": "a", "sid": sid, "id": f"sid-{sid}"}]))
+        try:
+            fired = []
+            started = dre.start_action_for_state(h, off)
+            msgs = started[1] if started else None
+            while msgs:
+                fired.append(next(iter(json.loads(msgs))))
+                msgs = dre.complete_and_start_action(h, off)
+        finally:
+            dre.delete_state(h, sid)
+        assert code == 2 and fired == ["begin"]
+
+
+def test_batch_return_code_is_the_last_non_zero_one(collision):
+    """assert_facts on a batch returns the code of the LAST fact that gave a non-zero one: a fact that matches
+    no rule (1) after a dropped one (2) hides the drop. So the driver cannot detect a dropped evidence fact from
+    the batch's code: its ids make drops impossible by construction, and a 2 that shows anyway is an error.
+    Codes: 0 every fact handled, 1 some fact matched no pattern (stored nowhere), 2 a fact was dropped."""
+    x, y = collision
+    with ruleset(_ID_RULES) as h:
+        drop, unmatched = {"t": "ev", "f": "b", "id": y}, {"t": "ev", "f": "zz", "id": "u1"}
+        res = run_batch_full(h, [{"t": "begin"}, {"t": "ev", "f": "a", "id": x}, drop, unmatched])
+        assert res.code == 1 and res.fired == ["begin", "a"]  # the drop is hidden
+        res = run_batch_full(h, [{"t": "begin"}, unmatched, {"t": "ev", "f": "a", "id": x}, drop])
+        assert res.code == 2
+        res = run_batch_full(h, [{"t": "begin"}, unmatched])
+        assert res.code == 1 and res.fired == ["begin"]
+        res = run_batch_full(h, [{"t": "begin"}, {"t": "ev", "f": "c"}])
+        assert res.code == 0 and res.fired == ["begin", "c"]
+
+
+def test_one_session_name_reused_after_delete_state_starts_empty():
+    """The driver evaluates every dossier on the same session name, deleted after each use. Pinned: after
+    delete_state nothing of the previous evaluation survives (a join over a fact of run k and one of run k+1
+    never fires; the same explicit ids are accepted again with code 0), for 1,500 evaluations in a row."""
+    rules = {**BEGIN_RULE, "a": rule1("ev", {"f": "a"}), "b": rule1("ev", {"f": "b"}),
+             "ab": {"all": [{"x": pat("ev", {"f": "a"})}, {"y": pat("ev", {"f": "b"})}]},
+             "d": rule1("ip", {"k": 1})}
+    with ruleset(rules) as h:
+        for i in range(1500):
+            f = "a" if i % 2 == 0 else "b"
+            batch = [{"t": "begin", "sid": "s", "id": "i0"}, {"t": "ev", "f": f, "sid": "s", "id": "i1"}]
+            code, off = dre.assert_facts(h, json.dumps(batch))
+            fired, codes = [], []
+            try:
+                started = dre.start_action_for_state(h, off)
+                msgs = started[1] if started else None
+                while msgs:
+                    name = next(iter(json.loads(msgs)))
+                    fired.append(name)
+                    if name in ("a", "b"):
+                        codes.append(dre.assert_facts(h, json.dumps([{"t": "ip", "k": 1, "sid": "s", "id": "i2"}]))[0])
+                    msgs = dre.complete_and_start_action(h, off)
+            finally:
+                dre.delete_state(h, "s")
+            assert (code, fired, codes) == (0, ["begin", f, "d"], [0]), (i, code, fired, codes)
+
+
+# the product's driver: how it handles every return code and failure, and that it recovers after each
+
+def _driver(rules: dict, table: dict):
+    from ntm.engine.driver import Ruleset
+
+    rs = Ruleset(f"ntm_contract_drv_{os.getpid()}_{next(_ruleset_counter)}", rules)
+    rs.table.update(table)
+    return rs
+
+
+def test_driver_handles_every_return_code_and_recovers(collision):
+    from ntm.engine.driver import FactIds, fnv1a32
+    from ntm.errors import EngineFailure
+
+    x, y = collision
+    rules = {**BEGIN_RULE, "a": rule1("ev", {"f": "a"}), "b": rule1("ev", {"f": "b"}), "d": rule1("ip", {"k": 1})}
+    ok_table = {"begin": ((), None), "a": (((("ind", "a"), "pass"),), '"id":"i9","t":"ip","k":1}'),
+                "b": (((("ind", "b"), "pass"),), None), "d": (((("crit", "d"), "met"),), None)}
+    rs = _driver(rules, ok_table)
+    good = ['"id":"i0","t":"begin"}', '"id":"i1","t":"ev","f":"a"}', '"id":"i2","t":"ev","f":"b"}']
+    try:
+        def check_good():
+            s = rs.run(good, 50)
+            assert s.trace == ["begin", "a", "b", "d"]
+            assert s.verdict == {("ind", "a"): "pass", ("ind", "b"): "pass", ("crit", "d"): "met"}
+
+        check_good()  # code 0
+        s = rs.run(good + ['"id":"i3","t":"ev","f":"nobody"}'], 50)  # code 1: accepted
+        assert s.trace == ["begin", "a", "b", "d"]
+        # code 2 in the evidence: an error, never a silently smaller verdict
+        with pytest.raises(EngineFailure, match="already seen"):
+            rs.run(['"id":"i0","t":"begin"}', f'"id":"{x}","t":"ev","f":"a"}}', f'"id":"{y}","t":"ev","f":"b"}}'], 50)
+        check_good()
+        # code 2 for a derived fact (its id collides with an evidence fact's)
+        rs.table["a"] = (ok_table["a"][0], f'"id":"{y}","t":"ip","k":1}}')
+        with pytest.raises(EngineFailure, match="derived by a"):
+            rs.run(['"id":"i0","t":"begin"}', f'"id":"{x}","t":"ev","f":"a"}}'], 50)
+        rs.table["a"] = ok_table["a"]
+        check_good()
+        # a derived fact the engine cannot parse is dropped SILENTLY (code 0, like a bad number in a batch):
+        # derived facts are therefore only ever serialised by the compiler (dumps of str/int fields, linted)
+        rs.table["a"] = (ok_table["a"][0], '"id":"i9","t":"ip","k":}')
+        assert rs.run(good, 50).trace == ["begin", "a", "b"]
+        rs.table["a"] = ok_table["a"]
+        check_good()
+        # the action budget
+        with pytest.raises(EngineFailure, match="budget"):
+            rs.run(good, 2)
+        check_good()
+        # a fired rule the table does not know
+        del rs.table["b"]
+        with pytest.raises(EngineFailure, match="does not have"):
+            rs.run(good, 50)
+        rs.table["b"] = ok_table["b"]
+        check_good()
+        # the same derived fact from two rules is asserted once (a second assert would be a code 2)
+        rs.table["b"] = (ok_table["b"][0], ok_table["a"][1])
+        assert rs.run(good, 50).trace == ["begin", "a", "b", "d"]
+    finally:
+        rs.close()
+    ids = FactIds()
+    allocated = [ids.new() for _ in range(5000)]
+    hashes = {fnv1a32(i) for i in allocated}
+    assert len(hashes) == 5000 and fnv1a32("sid-s") not in hashes
+
+
+def test_every_shipped_ruleset_gets_distinct_fact_id_hashes():
+    """Every fact the product can assert in one session (begin, each evidence fact, each derived fact) has an id
+    whose hash no other fact of that ruleset shares, nor the state fact's."""
+    from ntm.criteria.loader import all_shipped
+    from ntm.criteria.resolve import resolve
+    from ntm.engine.driver import SID, fnv1a32
+    from ntm.engine.run import engine_for
+
+    for lr in all_shipped():
+        rs = lr.ruleset
+        for ls in rs.levels:
+            res = resolve(rs, ls.level, rs.regions[0].id, rs.effective.start.year, ())
+            eng = engine_for(res)
+            ids = [json.loads("{" + eng.begin)["id"]]
+            ids += [json.loads("{" + h + '"b":true}')["id"] for h in eng.heads.values()]
+            ids += sorted({json.loads("{" + body)["id"] for _, body in eng.rs.table.values() if body})
+            hashes = [fnv1a32(i) for i in ids] + [fnv1a32("sid-" + SID)]
+            assert len(set(hashes)) == len(hashes), (rs.id, ls.level)
+
+
+def test_property_names_are_told_apart_by_their_hash_only(collision):
+    """The engine's run encoding (ntm.engine.run.Keys) names what a fact is about as a property name
+    (`{"t": "ev", "k7": true}`), which durable finds by the name's FNV-1a 32 hash. Pinned: a pattern on property x
+    is matched by a fact that has a *different* property y with the same hash, so Keys must allocate names
+    whose hashes differ (and differ from t, sid, id, lo, hi, b). Names with different hashes are told apart."""
+    x, y = collision
+    rules = {**BEGIN_RULE, "x": rule1("ev", {x: True}), "other": rule1("ev", {x + "z": True})}
+    with ruleset(rules) as h:
+        assert run_batch(h, [{"t": "begin"}, {"t": "ev", y: True}]) == ["begin", "x"]  # wrong match, by hash
+        assert run_batch(h, [{"t": "begin"}, {"t": "ev", x: True}]) == ["begin", "x"]
+        assert run_batch(h, [{"t": "begin"}, {"t": "ev", "q": True}]) == ["begin"]
+        assert run_batch(h, [{"t": "begin"}, {"t": "ev", x + "z": True}]) == ["begin", "other"]
+
+
+def test_engine_keys_hash_distinctly_and_fire_the_same_rules():
+    """Every property name the run encoding gives a shipped ruleset hashes distinctly from the others and from
+    the reserved ones; and on random evidence the encoded ruleset fires exactly the rules, in exactly the order,
+    of the plain compiled definition run through this file's own reference loop."""
+    import random as rnd_mod
+
+    from ntm.criteria.dossier import Observation
+    from ntm.criteria.loader import load_ruleset
+    from ntm.criteria.overlay import load_overlay, merge
+    from ntm.criteria.resolve import resolve
+    from ntm.engine.driver import fnv1a32
+    from ntm.engine.run import Keys, engine_for, evidence_facts
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    base = load_ruleset("vn-2021-2025").ruleset
+    lo = load_overlay(os.path.join(root, "examples", "overlays", "tinh-minh-hoa.yaml"), base)
+    rs = merge(base, lo.overlay)
+    res = resolve(rs, "commune", "ĐNB", 2024, (), lo)
+    eng = engine_for(res)
+    keys = Keys(eng.comp)
+    names = list(keys.key.values()) + list(Keys.RESERVED)
+    assert len({fnv1a32(n) for n in names}) == len(names)
+    plain = {n: (dumps_plain(m.derive) if m.derive else None) for n, m in eng.comp.meta.items()}
+    rnd = rnd_mod.Random(5)
+    with ruleset(eng.comp.definition) as h:
+        for _ in range(30):
+            obs = {}
+            for f in rs.facts:
+                if f.level != "commune" or rnd.random() < 0.1:
+                    continue
+                if f.type == "boolean":
+                    obs[f.id] = Observation(rnd.random() < 0.8, "value", None)
+                else:
+                    obs[f.id] = Observation(__import__("fractions").Fraction(rnd.randint(0, 100)), "value", None)
+            seen: set = set()
+
+            def derive(name):
+                def act(frames):
+                    body = plain[name]
+                    if body is None or body in seen:
+                        return None
+                    seen.add(body)
+                    return [json.loads(body)]
+                return act
+
+            ref = run_batch(h, evidence_facts(eng.comp, obs), actions={n: derive(n) for n in plain},
+                            budget=4 * len(plain) + 16)
+            assert eng.run(obs).trace == tuple(ref)
+
+
+def dumps_plain(obj) -> str:
+    return json.dumps(obj, sort_keys=True)

@@ -44,14 +44,18 @@ def _worker(conn, settings: Settings) -> None:
     _quiet_crashes()
     mark_worker()
     new_batch()
+    from ntm.engine.malloc import tune
+
+    tune()  # each durable session allocates ~12 KB per pattern: without this glibc maps and unmaps it every unit
     while True:
         try:
-            job = conn.recv()
+            chunk = conn.recv()
         except (EOFError, OSError):
             return
-        if job is None:
+        if chunk is None:
             return
-        conn.send((job.index, _safe(job, settings)))
+        for job in chunk:  # one answer per unit, as soon as it is done: a crash costs only the unit it was on
+            conn.send((job.index, _safe(job, settings)))
 
 
 def _quiet_crashes() -> None:
@@ -75,16 +79,20 @@ class _Slot:
         self.proc.start()
         child.close()
         self.conn = parent
-        self.job: Job | None = None
+        self.jobs: deque[Job] = deque()  # the units given and not yet answered, in the worker's order
         self.deadline = 0.0
 
-    def give(self, job: Job, timeout: float) -> None:
-        self.job = job
+    @property
+    def busy(self) -> bool:
+        return bool(self.jobs)
+
+    def give(self, jobs: list[Job], timeout: float) -> None:
+        self.jobs.extend(jobs)
         self.deadline = time.monotonic() + timeout
         try:
-            self.conn.send(job)
+            self.conn.send(jobs)
         except OSError:
-            pass  # the worker just died: its sentinel fires and the job is reported as crashed
+            pass  # the worker just died: its sentinel fires and the unit it was on is reported as crashed
 
     def kill(self) -> None:
         if self.proc.is_alive():
@@ -103,63 +111,87 @@ def death_reason(exitcode: int | None) -> str:
     return f"engine worker exited unexpectedly (exit code {exitcode}); the unit was not evaluated"
 
 
+CHUNK = 8  # units per message to a worker: fewer round trips, while a crash still costs only its own unit
+
+
 def run_isolated(jobs: Iterable[Job], settings: Settings, workers: int = 1, timeout: float = 30.0,
-                 on_done: Callable[[], None] | None = None) -> dict[int, Result]:
-    """Evaluate every job in `workers` processes; crashes and timeouts become that unit's error."""
+                 on_done: Callable[[], None] | None = None, chunk: int = CHUNK) -> dict[int, Result]:
+    """Evaluate every job in `workers` processes; crashes and timeouts become that unit's error.
+
+    Units go to the workers in chunks and come back one by one. A worker that dies or overruns the timeout
+    (counted from its last answer) fails the unit it was on; the rest of its chunk goes to a fresh worker.
+    """
     source = iter(jobs)
-    pending = deque()  # at most one job looked ahead: the input is read as the workers need it
+    pending: deque[Job] = deque()  # read ahead by at most a chunk per worker: the input is read as needed
     results: dict[int, Result] = {}
 
-    def more() -> bool:
-        if not pending:
+    def take(n: int) -> list[Job]:
+        while len(pending) < n:
             nxt = next(source, None)
-            if nxt is not None:
-                pending.append(nxt)
-        return bool(pending)
+            if nxt is None:
+                break
+            pending.append(nxt)
+        return [pending.popleft() for _ in range(min(n, len(pending)))]
 
-    if not more():
+    first = take(1)
+    if not first:
         return results
+    pending.extendleft(first)
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     slots = [_Slot(ctx, settings) for _ in range(max(1, workers))]
 
-    def finish(slot: _Slot, result: Result) -> None:
-        results[slot.job.index] = result
-        slot.job = None
+    def finish(index: int, result: Result) -> None:
+        results[index] = result
         if on_done:
             on_done()
 
+    def fail_current(i: int, reason: str) -> None:
+        """The slot's worker is gone or stopped: its current unit fails, the others are given out again."""
+        s = slots[i]
+        finish(s.jobs.popleft().index, ("error", reason))
+        pending.extendleft(reversed(s.jobs))
+        s.jobs.clear()
+        s.kill()
+
     def assign(i: int) -> None:
         s = slots[i]
-        if s.job is None and more():
+        if s.busy:
+            return
+        # chunks grow from 1 to `chunk` as units finish: a small batch still spreads over every worker
+        batch = take(max(1, min(chunk, 1 + len(results) // (2 * len(slots)))))
+        if batch:
             if not s.proc.is_alive():  # died between units: a fresh worker takes its place
                 s.kill()
                 slots[i] = s = _Slot(ctx, settings)
-            s.give(pending.popleft(), timeout)
+            s.give(batch, timeout)
 
     try:
         for i in range(len(slots)):
             assign(i)
-        while any(s.job is not None for s in slots):
-            busy = [s for s in slots if s.job is not None]
+        while any(s.busy for s in slots):
+            busy = [s for s in slots if s.busy]
             wait_for = min(s.deadline for s in busy) - time.monotonic()
             ready = set(wait([x for s in busy for x in (s.conn, s.proc.sentinel)], timeout=max(0.0, wait_for)))
             now = time.monotonic()
             for i, s in enumerate(slots):
-                if s.job is None:
+                if not s.busy:
                     continue
                 if s.conn in ready or s.proc.sentinel in ready:
                     try:
-                        if not s.conn.poll():
+                        while s.busy and s.conn.poll():
+                            index, result = s.conn.recv()
+                            job = s.jobs.popleft()
+                            if job.index != index:  # pragma: no cover - the worker answers in order
+                                raise RuntimeError(f"worker answered unit {index} for {job.index}")
+                            finish(index, result)
+                            s.deadline = time.monotonic() + timeout
+                        if s.busy and not s.proc.is_alive() and not s.conn.poll():
                             raise EOFError
-                        _index, result = s.conn.recv()
-                        finish(s, result)
                     except (EOFError, OSError):
                         s.proc.join(5)
-                        finish(s, ("error", death_reason(s.proc.exitcode)))
-                        s.kill()
+                        fail_current(i, death_reason(s.proc.exitcode))
                 elif now >= s.deadline:
-                    finish(s, ("error", f"timed out after {timeout:g} s; the engine was stopped"))
-                    s.kill()
+                    fail_current(i, f"timed out after {timeout:g} s; the engine was stopped")
                 assign(i)
         for job in [*pending, *source]:  # a safety net: never reached while workers can be started
             results[job.index] = ("error", "not evaluated (no engine worker)")

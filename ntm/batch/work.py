@@ -62,19 +62,26 @@ def _in_force(date: dt.date, level: str):
 
 def run_job(job: Job, s: Settings) -> tuple[str, object]:
     """("ok", record) or ("error", reason): a bad dossier is that unit's error, never the batch's."""
-    from ntm.engine.evaluate import evaluate
-
     _fault(job)
     try:
         inp = gather_job(job, s)
-        outcome = evaluate(inp, as_of=s.as_of)
+        rec = evaluate_record(inp, s.as_of)
     except NtmInputError as e:
         return "error", "; ".join(describe(p, job, s.columns) for p in e.problems)
     except NtmError as e:
         return "error", f"engine failure: {e}"
     except RecursionError:
         return "error", "input is nested too deeply"
-    return "ok", record(outcome)
+    return "ok", rec
+
+
+def evaluate_record(inp, as_of: dt.date | None = None) -> dict:
+    """`record(evaluate(inp))`, without building the Outcome (~370 objects a commune) the record does not need:
+    the same validation and engine run (`decide`), the record read straight from the engine's verdict."""
+    from ntm.engine.evaluate import decide
+
+    dec = decide(inp, as_of=as_of)
+    return record_from_verdict(inp, dec.res, dec.obs, dec.run.verdict)
 
 
 def describe(p: Problem, job: Job, columns: dict) -> str:
@@ -127,6 +134,83 @@ def record(o) -> dict:
                                                     "title": {"vi": o.overlay.title.vi, "en": o.overlay.title.en},
                                                     "province": o.overlay.province,
                                                     "illustrative": o.overlay.illustrative},
+    }
+
+
+def record_from_verdict(inp, res, obs: dict, verdict: dict) -> dict:
+    """Exactly what `record(outcome.build(...))` gives, read from the verdict (tests/test_batch_record.py)."""
+    from fractions import Fraction
+
+    from ntm.engine.outcome import number
+
+    facts = inp.ruleset.ruleset.fact_map()
+    tiers, criteria, failed, gaps, labels = {}, {}, {}, [], {}
+    highest, by_prov_any = None, False
+    for tier in res.tiers:
+        if tier.kind == "recognition":
+            continue
+        T = tier.id
+        ts = verdict.get(("tier", T), "indeterminate")
+        tiers[T] = ts
+        if ts == "met":
+            highest = T
+        met, unmet, undecided, codes = 0, [], [], []
+        prov_pass, n_fail, fail_all_prov = False, 0, True
+        for crit in tier.criteria:
+            cs = verdict.get(("crit", T, crit.number), "indeterminate")
+            if cs == "met":
+                met += 1
+            else:
+                (unmet if cs == "not_met" else undecided).append(crit.number)
+                labels[f"c:{T}:{crit.number}"] = {"vi": crit.name.vi, "en": crit.name.en}
+            for ind in crit.indicators:
+                for c in ind.conditions:
+                    st = verdict.get(("cond", T, ind.code, c.index))
+                    if st is None:
+                        continue
+                    provisional = c.threshold.provenance.status == "provisional"
+                    if st == "pass":
+                        prov_pass = prov_pass or provisional
+                    elif st == "fail":
+                        n_fail += 1
+                        fail_all_prov = fail_all_prov and provisional
+                if verdict.get(("ind", T, ind.code)) != "fail":
+                    continue
+                codes.append(ind.code)
+                labels[f"i:{T}:{ind.code}"] = {"vi": ind.label.vi, "en": ind.label.en}
+                for c in ind.conditions:
+                    if verdict.get(("cond", T, ind.code, c.index)) != "fail":
+                        continue
+                    o = obs[c.fact]
+                    th = c.threshold.value
+                    if isinstance(th, bool):
+                        gap = None
+                    else:
+                        diff = Fraction(th) - o.value if c.op in (">=", ">") else o.value - Fraction(th)
+                        gap = number(abs(diff))
+                    gaps.append({"tier": T, "criterion": crit.number, "indicator": ind.code, "fact": c.fact,
+                                 "op": c.op, "observed": o.value if isinstance(o.value, bool) else number(o.value),
+                                 "threshold": th if isinstance(th, bool) or th is None else number(th),
+                                 "gap": gap, "unit": facts[c.fact].unit})
+        criteria[T] = {"met": met, "total": len(tier.criteria), "unmet": unmet, "undecided": undecided}
+        failed[T] = codes
+        if ts == "met":
+            by_prov_any = by_prov_any or prov_pass
+        elif ts == "not_met":
+            by_prov_any = by_prov_any or (n_fail > 0 and fail_all_prov)
+    lo = inp.overlay
+    scope = f"{inp.ruleset.sha256}/{lo.sha256 if lo else ''}"
+    new = {k: v for k, v in labels.items() if (scope, k) not in _SENT}
+    _SENT.update((scope, k) for k in new)
+    rs = inp.ruleset.ruleset
+    u = inp.dossier.dossier.unit
+    return {
+        "code": u.code, "name": u.name, "level": u.level, "district": u.district, "province": u.province,
+        "region": res.region, "status": "ok", "highest_tier": highest, "tiers": tiers,
+        "criteria": criteria, "failed_indicators": failed, "decided_by_provisional": by_prov_any,
+        "gaps": gaps, "_labels": {"scope": scope, "labels": new},
+        "_ruleset": {"id": rs.id, "version": rs.version, "sha256": inp.ruleset.sha256},
+        "_overlay": None if lo is None else {"id": lo.overlay.overlay.id, "sha256": lo.sha256},
     }
 
 

@@ -8,7 +8,6 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from ntm.cli import Lang, app, parse_date, write_output, write_rendered
 from ntm.errors import NtmInputError
@@ -53,6 +52,8 @@ def batch(
     if output and os.path.exists(output) and os.path.isfile(output) and not force:
         raise NtmInputError.single("file exists; not overwriting it", file=output, hint="use --force to replace it")
     when = parse_date(as_of, "--as-of")
+    from rich.console import Console
+
     err = Console(stderr=True, highlight=False, emoji=False)
     show = progress if progress is not None else err.is_terminal
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import os
-import tempfile
 from typing import Annotated
 
 import typer
@@ -28,6 +27,8 @@ def write_bytes(data: bytes, output: str, force: bool) -> None:
     directory = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(directory):
         raise NtmInputError.single("the folder does not exist", file=output)
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".ntm-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -8,7 +8,6 @@ import json
 import os
 from dataclasses import dataclass
 from fractions import Fraction
-from importlib.metadata import PackageNotFoundError, version
 
 from ntm.criteria.dossier import LoadedDossier, load_dossier, observations
 from ntm.criteria.loader import LoadedRuleset, load_ruleset, ruleset_for_date
@@ -21,7 +20,19 @@ from ntm.errors import NtmInputError
 
 @functools.lru_cache(maxsize=1)
 def durable_version() -> str:
-    """Read once: package metadata lookups cost ~8 ms, more than a whole engine run."""
+    """Read once, from the installed distribution's dist-info folder beside the engine module: importing
+    importlib.metadata and scanning every distribution costs ~20 ms of each command's start-up."""
+    import durable_rules_engine
+
+    site = os.path.dirname(os.path.abspath(durable_rules_engine.__file__))
+    try:
+        found = sorted(n for n in os.listdir(site) if n.startswith("durable_rules-") and n.endswith(".dist-info"))
+    except OSError:
+        found = []
+    if len(found) == 1:
+        return found[0][len("durable_rules-"):-len(".dist-info")]
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("durable-rules")
     except PackageNotFoundError:  # pragma: no cover - only without an installed distribution
@@ -364,8 +375,56 @@ def period_warnings(inp: Inputs, when: dt.date) -> list[out.WarningOut]:
     return warns
 
 
+@dataclass(frozen=True)
+class Decision:
+    """What the engine decided for a dossier, before it is explained: `evaluate` builds the Outcome from it;
+    the batch and the planner, which read only statuses, use it as it is."""
+
+    res: Resolved
+    obs: dict
+    run: object  # ntm.engine.run.EngineRun
+    communes: list | None
+    townships: list | None
+    districts: list | None
+    group: object = None  # the commune group decision (51/2025), when the ruleset places communes in groups
+
+
 def evaluate(inp: Inputs, *, extra: dict | None = None, trace: bool = False, tier: str | None = None,
              as_of: dt.date | None = None) -> out.Outcome:
+    dec = decide(inp, extra=extra, tier=tier, as_of=as_of)
+    res, obs, run = dec.res, dec.obs, dec.run
+    communes, townships, districts = dec.communes, dec.townships, dec.districts
+    rs = inp.ruleset.ruleset
+    d = inp.dossier.dossier
+    u = d.unit
+    lo = inp.overlay
+    result = out.build(
+        res, obs, run.verdict, rs.fact_map(),
+        unit=out.UnitOut(level=u.level, code=u.code, name=u.name, province=u.province, district=u.district,
+                         region=res.region, flags=sorted(u.flags)),
+        assessment=(d.assessment.effective_year, d.assessment.date),
+        ruleset=out.RulesetOut(id=rs.id, version=rs.version, version_in_force=res.version, as_of=res.as_of,
+                               sha256=inp.ruleset.sha256, title=out.Label(vi=rs.title.vi, en=rs.title.en),
+                               effective_from=rs.effective.start, effective_to=rs.effective.end,
+                               in_force=in_force(rs.effective, res.as_of)),
+        overlay=None if lo is None else out.OverlayOut(
+            id=lo.overlay.overlay.id, title=out.Label(vi=lo.overlay.overlay.title.vi, en=lo.overlay.overlay.title.en),
+            province=lo.overlay.overlay.province, sha256=lo.sha256, illustrative=lo.overlay.overlay.illustrative),
+        engine=out.EngineOut(name="durable-rules", version=durable_version(), compiled_sha256=run.ruleset_sha256,
+                             rules=run.rules, firings=len(run.trace), trace=list(run.trace) if trace else None),
+        communes=communes, townships=townships, districts=districts, warnings=period_warnings(inp, res.as_of),
+    )
+    result = _law26(result, inp, res, dec.group, as_of)
+    if tier is not None:
+        keep = _with_prerequisites(res, tier)
+        result = result.model_copy(update={"tiers": [t for t in result.tiers if t.id in keep]})
+    return result
+
+
+def decide(inp: Inputs, *, extra: dict | None = None, tier: str | None = None,
+           as_of: dt.date | None = None) -> Decision:
+    """Validate, compute the facts the lists give, resolve and run the engine: `evaluate` minus the
+    explanation."""
     rs = inp.ruleset.ruleset
     d0 = inp.dossier.dossier
     when = as_of or d0.assessment.effective_date
@@ -417,31 +476,7 @@ def evaluate(inp: Inputs, *, extra: dict | None = None, trace: bool = False, tie
         ids = [t.id for t in res.tiers]
         raise NtmInputError.single(f"unknown tier '{tier}'", field="--tier", expected="one of " + ", ".join(ids),
                                    hint=did_you_mean(tier, ids))
-    run = run_engine(res, obs)
-    d = inp.dossier.dossier
-    u = d.unit
-    lo = inp.overlay
-    result = out.build(
-        res, obs, run.verdict, rs.fact_map(),
-        unit=out.UnitOut(level=u.level, code=u.code, name=u.name, province=u.province, district=u.district,
-                         region=res.region, flags=sorted(u.flags)),
-        assessment=(d.assessment.effective_year, d.assessment.date),
-        ruleset=out.RulesetOut(id=rs.id, version=rs.version, version_in_force=res.version, as_of=res.as_of,
-                               sha256=inp.ruleset.sha256, title=out.Label(vi=rs.title.vi, en=rs.title.en),
-                               effective_from=rs.effective.start, effective_to=rs.effective.end,
-                               in_force=in_force(rs.effective, res.as_of)),
-        overlay=None if lo is None else out.OverlayOut(
-            id=lo.overlay.overlay.id, title=out.Label(vi=lo.overlay.overlay.title.vi, en=lo.overlay.overlay.title.en),
-            province=lo.overlay.overlay.province, sha256=lo.sha256, illustrative=lo.overlay.overlay.illustrative),
-        engine=out.EngineOut(name="durable-rules", version=durable_version(), compiled_sha256=run.ruleset_sha256,
-                             rules=run.rules, firings=len(run.trace), trace=list(run.trace) if trace else None),
-        communes=communes, townships=townships, districts=districts, warnings=period_warnings(inp, res.as_of),
-    )
-    result = _law26(result, inp, res, group, as_of)
-    if tier is not None:
-        keep = _with_prerequisites(res, tier)
-        result = result.model_copy(update={"tiers": [t for t in result.tiers if t.id in keep]})
-    return result
+    return Decision(res, obs, run_engine(res, obs), communes, townships, districts, group)
 
 
 def _law26(result: out.Outcome, inp: Inputs, res: Resolved, group, as_of) -> out.Outcome:

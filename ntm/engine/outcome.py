@@ -310,8 +310,40 @@ class Outcome(Out):
         return next(t for t in self.tiers if t.id == tid)
 
 
-# Output models are built from values the input models and the engine already validated: model_construct
-# skips re-validating ~750 objects per commune (3x faster evaluations); `ntm schema outcome` still documents them.
+# Output models are built from values the input models and the engine already validated: like model_construct
+# they skip re-validating ~750 objects per commune; `ntm schema outcome` still documents them.
+
+_set = object.__setattr__
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _new(cls, **values):
+    """`cls.model_construct(**values)` at a quarter of its cost (it is most of an evaluation's Python time):
+    when the caller gives every field in declaration order, the values are stored as they are; otherwise they
+    are put in order and missing fields get their defaults, exactly as model_construct does."""
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(cls.model_fields)
+    given = set(values)
+    if tuple(values) != names:
+        fields = cls.model_fields
+        full = {}
+        for name in names:
+            if name in values:
+                full[name] = values.pop(name)
+            elif fields[name].is_required():
+                raise TypeError(f"{cls.__name__}.{name} is required")
+            else:
+                full[name] = fields[name].get_default(call_default_factory=True)
+        if values:
+            raise TypeError(f"{cls.__name__} has no field {next(iter(values))}")
+        values = full
+    m = cls.__new__(cls)
+    _set(m, "__dict__", values)
+    _set(m, "__pydantic_fields_set__", given)
+    _set(m, "__pydantic_extra__", None)
+    _set(m, "__pydantic_private__", None)
+    return m
 
 
 def number(x: Fraction | Decimal | int | None) -> Num | None:
@@ -331,51 +363,72 @@ def gap_text(gap: Num, op: str, unit: str, unit_en: str) -> Label:
 
     if gap == 0 and op in (">", "<"):
         vi, en = GAP["at_strict_low" if op == ">" else "at_strict_high"]
-        return Label.model_construct(vi=vi, en=en)
+        return _new(Label, vi=vi, en=en)
     pct = unit == "%"
     u_vi = PP[0] if pct else unit
     u_en = PP[1] if pct else unit_en
     kind = "short" if op in (">=", ">") else "over" if op in ("<=", "<") else "off"
     vi, en = GAP[kind]
-    return Label.model_construct(vi=vi.format(n=fmt_gap(gap, "vi"), u=u_vi), en=en.format(n=fmt_gap(gap, "en"), u=u_en))
+    return _new(Label, vi=vi.format(n=fmt_gap(gap, "vi"), u=u_vi), en=en.format(n=fmt_gap(gap, "en"), u=u_en))
 
 
 @functools.lru_cache(maxsize=4096)
 def _citation(c) -> CitationOut:
-    return CitationOut.model_construct(document=c.document, appendix=c.appendix, article=c.article, item=c.item, text=c.render())
+    return _new(CitationOut, document=c.document, appendix=c.appendix, article=c.article, item=c.item, text=c.render())
+
+
+@functools.lru_cache(maxsize=4096)
+def _provenance(p) -> ProvenanceOut:
+    return _new(ProvenanceOut, status=p.status, note=p.note, set_by=p.set_by, source=p.source)
 
 
 @functools.lru_cache(maxsize=4096)
 def _label(t) -> Label:
-    return Label.model_construct(vi=t.vi, en=t.en)
+    return _new(Label, vi=t.vi, en=t.en)
+
+
+_STATIC: dict[int, tuple] = {}
+
+
+def _static(c: RCondition, fact) -> tuple:
+    """A condition's fields that do not depend on the evidence, once per resolved condition (resolve() memoises
+    them; keyed by identity, checked, since hashing the nested frozen models costs more than building them)."""
+    hit = _STATIC.get(id(c))
+    if hit is not None and hit[0] is c and hit[1] is fact:
+        return hit[2]
+    th = c.threshold.value
+    static = (_label(fact.label), _label(c.label) if c.label else None,
+              th if isinstance(th, bool) or th is None else number(th), _provenance(c.threshold.provenance),
+              _citation(c.citation), None if isinstance(th, bool) or th is None else Fraction(th))
+    if len(_STATIC) >= 65536:
+        _STATIC.clear()
+    _STATIC[id(c)] = (c, fact, static)
+    return static
 
 
 def _condition(T, ind: RIndicator, c: RCondition, verdict, obs, facts) -> ConditionOut:
     fact = facts[c.fact]
+    fact_label, label, threshold, provenance, citation, th_frac = _static(c, fact)
     o: Observation | None = obs.get(c.fact)
     status = verdict.get(("cond", T, ind.code, c.index))
     if status is None:
         status = "missing" if o is None else "indeterminate"
-    th = c.threshold.value
     observed = None if o is None else (o.value if isinstance(o.value, bool) else number(o.value))
     gap = gtext = None
     if status == "fail":
-        if isinstance(th, bool):
-            gtext = Label.model_construct(vi="chưa đạt", en="not met")
+        if th_frac is None:
+            gtext = _new(Label, vi="chưa đạt", en="not met")
         else:
-            diff = Fraction(th) - o.value if c.op in (">=", ">") else o.value - Fraction(th)
+            diff = th_frac - o.value if c.op in (">=", ">") else o.value - th_frac
             gap = number(abs(diff))
             if c.op == ">" and diff == 0 or c.op == "<" and diff == 0:
                 gap = 0
             gtext = gap_text(gap, c.op, fact.unit, fact.unit_en or fact.unit)
-    p = c.threshold.provenance
-    return ConditionOut.model_construct(
-        fact=c.fact, fact_label=_label(fact.label), label=_label(c.label) if c.label else None, status=status,
+    return _new(ConditionOut,
+        fact=c.fact, fact_label=fact_label, label=label, status=status,
         observed=observed, given_as=o.given_as if o else None, op=c.op,
-        threshold=th if isinstance(th, bool) or th is None else number(th),
-        threshold_reason=c.threshold.reason, unit=fact.unit, gap=gap, gap_text=gtext,
-        provenance=ProvenanceOut.model_construct(status=p.status, note=p.note, set_by=p.set_by, source=p.source),
-        citation=_citation(c.citation),
+        threshold=threshold, threshold_reason=c.threshold.reason, unit=fact.unit, gap=gap, gap_text=gtext,
+        provenance=provenance, citation=citation,
         evidence=EvidenceOut.model_construct(**o.evidence.model_dump()) if o and o.evidence else None,
     )
 
@@ -402,11 +455,11 @@ def build(res: Resolved, obs: dict[str, Observation], verdict: dict, facts: dict
                         if c.status == "missing" and c.fact not in missing_ev:
                             missing_ev.append(c.fact)
                         if rc.threshold.value is None:
-                            missing_th.append(MissingThreshold.model_construct(indicator=ind.code, condition=rc.index,
+                            missing_th.append(_new(MissingThreshold, indicator=ind.code, condition=rc.index,
                                                                set_by=rc.threshold.provenance.set_by,
                                                                reason=rc.threshold.reason,
                                                                document=rc.citation.render()))
-                inds.append(IndicatorOut.model_construct(code=ind.code, label=_label(ind.label), status=st, required=ind.required,
+                inds.append(_new(IndicatorOut, code=ind.code, label=_label(ind.label), status=st, required=ind.required,
                                          applies_if=ind.applies_if, citation=_citation(ind.citation), conditions=conds))
             cs = verdict.get(("crit", T, crit.number), "indeterminate")
             if cs == "met":
@@ -415,7 +468,7 @@ def build(res: Resolved, obs: dict[str, Observation], verdict: dict, facts: dict
                 unmet.append(crit.number)
             else:
                 undecided.append(crit.number)
-            crits.append(CriterionOut.model_construct(number=crit.number, name=_label(crit.name), status=cs, indicators=inds))
+            crits.append(_new(CriterionOut, number=crit.number, name=_label(crit.name), status=cs, indicators=inds))
         ts = verdict.get(("tier", T), "indeterminate")
         status_of[T] = ts
         # which provisional values the decision rests on
@@ -425,7 +478,7 @@ def build(res: Resolved, obs: dict[str, Observation], verdict: dict, facts: dict
                     if c.provenance.status == "provisional" and (
                         (ts == "met" and c.status == "pass") or (ts == "not_met" and c.status == "fail")
                     ):
-                        prov.append(ProvisionalUse.model_construct(indicator=ind.code, condition=k, threshold=c.threshold,
+                        prov.append(_new(ProvisionalUse, indicator=ind.code, condition=k, threshold=c.threshold,
                                                    note=c.provenance.note))
         if ts == "met":
             by_prov = bool(prov)
@@ -434,7 +487,7 @@ def build(res: Resolved, obs: dict[str, Observation], verdict: dict, facts: dict
             by_prov = bool(failing) and all(c.provenance.status == "provisional" for c in failing)
         else:
             by_prov = False
-        tiers.append(TierOut.model_construct(
+        tiers.append(_new(TierOut, 
             id=T, label=_label(tier.label), status=ts, requires=tier.requires,
             requires_status=status_of.get(tier.requires) if tier.requires else None,
             region=tier.region, region_reason=tier.region_reason, criteria_met=met_count,
@@ -446,9 +499,9 @@ def build(res: Resolved, obs: dict[str, Observation], verdict: dict, facts: dict
     recognition = next((t for t in tiers if kinds[t.id] == "recognition"), None)
     tiers = [t for t in tiers if kinds[t.id] != "recognition"]
     met = [t.id for t in tiers if t.status == "met"]
-    return Outcome.model_construct(
+    return _new(Outcome, 
         schema_=SCHEMA, unit=unit, assessment_year=assessment[0], assessment_date=assessment[1], ruleset=ruleset,
-        overlay=overlay, summary=Summary.model_construct(
+        overlay=overlay, summary=_new(Summary, 
             tiers_met=met, highest_tier=met[-1] if met else None,
             decided_by_provisional=any(t.decided_by_provisional for t in tiers),
             recognition=recognition.status if recognition else None,

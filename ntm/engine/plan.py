@@ -438,6 +438,15 @@ def _statuses(o: out.Outcome, tiers: list[str]) -> dict[str, str]:
     return {t: st.get(t, "indeterminate") for t in tiers}
 
 
+def engine_verdict(inp: Inputs, extra: dict | None, as_of) -> tuple[Resolved, dict]:
+    """What `evaluate(inp, extra=extra)` decides, as the engine's verdict, without building the Outcome (the
+    planner only reads statuses)."""
+    from ntm.engine.evaluate import decide
+
+    dec = decide(inp, extra=extra, as_of=as_of)
+    return dec.res, dec.run.verdict
+
+
 def _verify(inp: Inputs, extra: dict, tiers: list[str], status: str, as_of) -> VerifyOut:
     """Apply the plan's values and ask the engine again: the plan's claim rests on this, not on the planner."""
     if status == "unreachable":
@@ -445,8 +454,8 @@ def _verify(inp: Inputs, extra: dict, tiers: list[str], status: str, as_of) -> V
             evaluated=False, tiers={}, reaches_target=False,
             note=_msg("không lập được kế hoạch: có điều kiện không thể thay đổi",
                       "no plan: some requirement cannot be met by any allowed change"))
-    o = evaluate(inp, extra=extra, as_of=as_of)
-    st = _statuses(o, tiers)
+    verdict = engine_verdict(inp, extra, as_of)[1]
+    st = {t: verdict.get(("tier", t), "indeterminate") for t in tiers}
     ok = all(v == "met" for v in st.values())
     if ok:
         note = _msg("hồ sơ theo kế hoạch được bộ máy luật đánh giá lại: đạt mức mục tiêu",

@@ -30,6 +30,7 @@ from ntm.engine.plan import (
     Planner,
     UnitPlan,
     chain,
+    engine_verdict,
     plan_unit,
     plan_values,
     source_info,
@@ -385,8 +386,13 @@ def _criteria_gap(m: _Member, tout, tier, want, costs, fixed, as_of) -> Criteria
         extra.update({f: (v if isinstance(v, bool) else number(v)) for f, v in o[4].items()})
     after = None
     if pick:
-        o2 = evaluate(inp, extra=extra, as_of=as_of)
-        after = next(x.criteria_met for x in o2.tiers if x.id == tier)
+        res2, verdict = engine_verdict(inp, extra, as_of)
+        rt = next((t for t in res2.tiers if t.id == tier), None)
+        if rt is None or rt.kind == "recognition":  # not among the outcome's tiers: as before
+            o2 = evaluate(inp, extra=extra, as_of=as_of)
+            after = next(x.criteria_met for x in o2.tiers if x.id == tier)
+        else:
+            after = sum(1 for c in rt.criteria if verdict.get(("crit", tier, c.number)) == "met")
     return CriteriaGapOut.model_construct(
         code=m.code, criteria_met=tout.criteria_met, want=want, cheapest_criteria=[o[3] for o in pick],
         cost=number(sum((o[1] for o in pick), Fraction(0))) if costs and pick else None, criteria_met_after=after)

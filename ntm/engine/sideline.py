@@ -1,7 +1,8 @@
 """Small durable-rules rule sets beside the criteria: commune group placement, a merged commune's status.
 
 They follow the same safe subset as the criteria compiler (type-tagged patterns, joins of at most 8, no
-negation, no arithmetic, one fresh sid per run) and are cached by the hash of their definition.
+negation, no arithmetic, explicit fact ids on one reused session name) and are cached by the hash of their
+definition.
 """
 
 from __future__ import annotations
@@ -9,15 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from ntm.engine.compiler import PASS_FAIL, SCALE, Compiled, RuleMeta, _Builder, ev, lint, scaled
-from ntm.engine.driver import Ruleset, dumps
-
-_CACHE: dict[str, tuple[Compiled, Ruleset]] = {}
-_CACHE_MAX = 32
+from ntm.engine.compiler import PASS_FAIL, SCALE, Compiled, _Builder, ev, lint, scaled
+from ntm.engine.driver import Closed, Ruleset, dumps
 
 
 def compare_patterns(fact: str, op: str, value) -> tuple[dict, dict]:
@@ -62,37 +61,51 @@ class SideRun:
     sha256: str
 
 
+class _Side:
+    """A side rule set live in durable-rules: explicit fact ids (derived ones fixed at creation, the k-th fact
+    of a run always the k-th spare id), whose index hashes are distinct within the session (see driver)."""
+
+    def __init__(self, comp: Compiled):
+        self.rs = Ruleset(f"side_{comp.sha256[:20]}", comp.definition)
+        bodies: dict[str, str] = {}
+        for name, m in comp.meta.items():
+            body = None
+            if m.derive:
+                key = dumps(m.derive)
+                body = bodies.get(key)
+                if body is None:
+                    body = bodies[key] = dumps({"id": self.rs.ids.new(), **m.derive})[1:]
+            self.rs.table[name] = (m.decides, body)
+        self.max_actions = 4 * len(comp.definition) + 16
+        self._spare: list[str] = []
+        self._lock = threading.Lock()
+
+    def ids(self, n: int) -> list[str]:
+        with self._lock:
+            while len(self._spare) < n:
+                self._spare.append(self.rs.ids.new())
+            return self._spare[:n]
+
+
+_SIDES: dict[str, _Side] = {}
+_SIDES_MAX = 32
+_LOCK = threading.Lock()
+
+
 def run(comp: Compiled, facts: list[dict]) -> SideRun:
-    """Run a compiled side rule set on a fresh sid; the verdict is what the fired rules decided."""
-    hit = _CACHE.get(comp.sha256)
-    if hit is None:
-        holder: dict = {}
-
-        def make_action(meta: RuleMeta):
-            body = dumps(meta.derive)[1:] if meta.derive else None
-
-            def action(sid, rname):
-                st = holder["state"]
-                st["trace"].append(rname)
-                for key, status in meta.decides:
-                    st["verdict"].setdefault(key, status)
-                if body is None or body in st["derived"]:
-                    return None
-                st["derived"].add(body)
-                return body
-            return action
-
-        rs = Ruleset(f"side_{comp.sha256[:20]}", comp.definition, {n: make_action(m) for n, m in comp.meta.items()})
-        rs.holder = holder
-        if len(_CACHE) >= _CACHE_MAX:
-            _, (_, old) = _CACHE.popitem()
-            old.close()
-        hit = _CACHE[comp.sha256] = (comp, rs)
-    comp, rs = hit
-    state = {"trace": [], "verdict": {}, "derived": set()}
-    rs.holder["state"] = state
-    try:
-        rs.run(facts, max_actions=4 * len(comp.definition) + 16)
-    finally:
-        rs.holder.pop("state", None)
-    return SideRun(state["verdict"], tuple(state["trace"]), comp.sha256)
+    """Run a compiled side rule set through the criteria's driver (one session name, explicit ids, per-call
+    state); the verdict is what the fired rules decided."""
+    for _ in range(2):
+        with _LOCK:
+            side = _SIDES.get(comp.sha256)
+            if side is None:
+                if len(_SIDES) >= _SIDES_MAX:
+                    _SIDES.pop(next(iter(_SIDES))).rs.close()
+                side = _SIDES[comp.sha256] = _Side(comp)
+        bodies = [dumps({"id": i, **f})[1:] for i, f in zip(side.ids(len(facts)), facts)]
+        try:
+            s = side.rs.run(bodies, side.max_actions)
+        except Closed:  # evicted by another thread meanwhile: take it again
+            continue
+        return SideRun(s.verdict, tuple(s.trace), comp.sha256)
+    raise Closed(comp.sha256)

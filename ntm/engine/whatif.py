@@ -265,11 +265,28 @@ class WhatIfResult(out.Out):
 # ---------------------------------------------------------------- the diff
 
 
+_BASELINES: dict[tuple[int, dt.date | None], tuple[Inputs, out.Outcome, dict]] = {}
+
+
+def _baseline(inputs: Inputs, as_of: dt.date | None) -> tuple[out.Outcome, dict]:
+    """The baseline outcome and evidence, evaluated once per loaded inputs: a planner trying scenario after
+    scenario on one dossier pays for one evaluation each, not two. Keyed by the (immutable) Inputs object."""
+    key = (id(inputs), as_of)
+    hit = _BASELINES.get(key)
+    if hit is not None and hit[0] is inputs:
+        return hit[1], hit[2]
+    base = evaluate(inputs, as_of=as_of)
+    base_obs = observations(inputs.dossier, inputs.ruleset.ruleset)
+    if len(_BASELINES) >= 16:
+        _BASELINES.pop(next(iter(_BASELINES)), None)
+    _BASELINES[key] = (inputs, base, base_obs)
+    return base, base_obs
+
+
 def whatif(inputs: Inputs, scenarios: list[Scenario], as_of: dt.date | None = None) -> WhatIfResult:
     """Evaluate the baseline and every scenario (each on a fresh engine session) and diff the decisions."""
     rs = inputs.ruleset.ruleset
-    base = evaluate(inputs, as_of=as_of)
-    base_obs = observations(inputs.dossier, rs)
+    base, base_obs = _baseline(inputs, as_of)
     parts = {p for f in rs.facts if f.ratio_of for p in (f.ratio_of.numerator, f.ratio_of.denominator)}
     results = []
     for sc in scenarios:
