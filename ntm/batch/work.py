@@ -150,6 +150,7 @@ def record_from_verdict(inp, res, obs: dict, verdict: dict) -> dict:
         if tier.kind == "recognition":
             continue
         T = tier.id
+        labels[f"t:{T}"] = {"vi": tier.label.vi, "en": tier.label.en}
         ts = verdict.get(("tier", T), "indeterminate")
         tiers[T] = ts
         if ts == "met":
@@ -210,7 +211,11 @@ def record_from_verdict(inp, res, obs: dict, verdict: dict) -> dict:
         "criteria": criteria, "failed_indicators": failed, "decided_by_provisional": by_prov_any,
         "gaps": gaps, "_labels": {"scope": scope, "labels": new},
         "_ruleset": {"id": rs.id, "version": rs.version, "sha256": inp.ruleset.sha256},
-        "_overlay": None if lo is None else {"id": lo.overlay.overlay.id, "sha256": lo.sha256},
+        "_overlay": None if lo is None else {"id": lo.overlay.overlay.id, "sha256": lo.sha256,
+                                             "title": {"vi": lo.overlay.overlay.title.vi,
+                                                       "en": lo.overlay.overlay.title.en},
+                                             "province": lo.overlay.overlay.province,
+                                             "illustrative": lo.overlay.overlay.illustrative},
     }
 
 
