@@ -100,6 +100,7 @@ class BatchInput:
     rows: int
     items: Iterator
     columns: dict = field(default_factory=dict)  # field path ("facts.x", "unit.region") -> header, for errors
+    sheet: str | None = None  # XLSX: the sheet that was read
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ def read_input(path: str, catalogue: dict, *, sheet: str | None = None) -> Batch
     if not os.path.exists(path):
         raise NtmInputError.single("no such file or folder", file=path)
     low = path.lower()
+    title: list = []  # the sheet read (XLSX)
     if low.endswith(".csv"):
         kind = "csv"
         text = _csv_text(path)
@@ -128,7 +130,7 @@ def read_input(path: str, catalogue: dict, *, sheet: str | None = None) -> Batch
         kind = "xlsx"
 
         def rows():
-            return _xlsx_rows(path, sheet)
+            return _xlsx_rows(path, sheet, title)
     else:
         raise NtmInputError.single("unknown input type", file=path,
                                    expected="a folder of dossiers, a .csv file or a .xlsx workbook")
@@ -141,25 +143,40 @@ def read_input(path: str, catalogue: dict, *, sheet: str | None = None) -> Batch
     if count > MAX_ROWS:
         raise NtmInputError.single(f"{count} rows; the limit is {MAX_ROWS}", file=path)
     colmap = column_map(columns)
-    return BatchInput(path, kind, count, _row_items(rows(), columns, catalogue, colmap), colmap)
+    return BatchInput(path, kind, count, _row_items(rows(), columns, catalogue, colmap, cells=kind == "xlsx"), colmap,
+                      sheet=title[0] if title else None)
 
 
-def _row_items(rows: Iterator, columns: list, catalogue: dict, colmap: dict) -> Iterator:
+def _row_items(rows: Iterator, columns: list, catalogue: dict, colmap: dict, *, cells: bool = False) -> Iterator:
+    """Jobs and bad rows; `cells`: name the spreadsheet cell (F7) of a bad value. The same unit twice (codes
+    compared after `unit_code` normalisation) is refused on its second row."""
+    from ntm.criteria.codes import unit_code
+
     next(rows)  # the header
-    seen: dict[str, int] = {}
-    for i, (rownum, cells) in enumerate(rows):
+    seen: dict = {}
+    for i, item in enumerate(rows):
+        rownum, cells_ = item[0], item[1]
+        at = f"row {rownum}" + (f" (line {item[2]})" if len(item) > 2 and item[2] != rownum else "")
         try:
-            dossier = row_dossier(cells, columns, catalogue)
+            dossier = row_dossier(cells_, columns, catalogue, rownum=rownum if cells else None)
         except RowProblem as e:
-            yield RowError(i, rownum, None, e.code, f"row {rownum}, {e}")
+            yield RowError(i, rownum, None, e.code, f"{at}, {e}")
             continue
         code = dossier["unit"].get("code")
-        if code in seen:
-            yield RowError(i, rownum, None, code, f"row {rownum}, column {colmap['unit.code']}: "
-                           f"commune {code} is already on row {seen[code]}")
+        key = (dossier["unit"].get("level"), unit_code(code))
+        if key in seen:
+            yield RowError(i, rownum, None, code, f"{at}, column {colmap['unit.code']}: "
+                           f"commune {shown_code(code)} is already on row {seen[key]}")
             continue
-        seen[code] = rownum
+        seen[key] = rownum
         yield Job(i, rownum, None, code, dossier)
+
+
+def shown_code(code) -> str:
+    """A code as text a person can compare: invisible characters made visible (U+200B)."""
+    from ntm.criteria.codes import visible
+
+    return visible(str(code))
 
 
 def column_map(columns: list) -> dict:
@@ -191,13 +208,18 @@ def _csv_text(path: str) -> str:
 
 
 def _csv_rows(text: str, path: str) -> Iterator:
-    """Yields the header row, then (row number, cells) for every data row."""
+    """Yields the header row, then (row number, cells, line) for every data row."""
     first = re.sub(r'"[^"]*"', "", text.split("\n", 1)[0])  # commas inside quoted labels do not count
     delim = ";" if first.count(";") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     header = None
+    record, start = 0, 1
     try:
         for cells in reader:
+            # the row number is the record's (what a spreadsheet shows), not the file's line: a quoted cell may
+            # span several lines; the line where the record starts is given too when it differs
+            record += 1
+            line, start = start, reader.line_num + 1
             if header is None:
                 header = cells
                 if not any(str(c).strip() for c in header):
@@ -205,60 +227,26 @@ def _csv_rows(text: str, path: str) -> Iterator:
                 yield header
                 continue
             if not _skip(cells):
-                yield reader.line_num, cells
+                yield record, cells, line
     except csv.Error as e:
         raise NtmInputError.single(f"not a valid CSV file: {e}", file=path, line=reader.line_num) from None
     if header is None:
         raise NtmInputError.single("the file is empty; row 1 must hold the column headers", file=path)
 
 
-def _xlsx_rows(path: str, sheet: str | None) -> Iterator:
-    """Yields the header row, then (row number, cells) for every data row (the workbook is streamed)."""
-    import zipfile
-    import zlib
-    from xml.etree.ElementTree import ParseError
+def _xlsx_rows(path: str, sheet: str | None, title: list | None = None) -> Iterator:
+    """Yields the header row, then (row number, cells) for every data row (see ntm.batch.xlsx)."""
+    from ntm.batch.xlsx import sheet_rows
 
-    import openpyxl
-
-    broken = (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, OSError, ValueError, TypeError, EOFError,
-              ParseError, SyntaxError, IndexError, AttributeError, zlib.error)  # lxml: XMLSyntaxError
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except broken as e:
-        raise NtmInputError.single(f"not a readable XLSX workbook ({type(e).__name__}: {str(e)[:200]})",
-                                   file=path) from None
-    try:
-        if sheet is not None:
-            if sheet not in wb.sheetnames:
-                raise NtmInputError.single(f"no sheet '{sheet}'", file=path, field="--sheet",
-                                           expected="one of " + ", ".join(wb.sheetnames),
-                                           hint=did_you_mean(sheet, wb.sheetnames))
-            ws = wb[sheet]
-        else:
-            ws = wb.worksheets[0]
-        header = None
-        rows = enumerate(ws.iter_rows(), start=1)
-        while True:
-            try:  # the sheet's XML is parsed as it is read: a damaged part shows up here, not at open
-                rownum, row = next(rows)
-                cells = [_xlsx_value(c) for c in row]
-            except StopIteration:
-                break
-            except broken as e:
-                raise NtmInputError.single(f"not a readable XLSX workbook ({type(e).__name__}: {str(e)[:200]})",
-                                           file=path) from None
-            if header is None:
-                header = cells
-                if not any(str(c).strip() for c in header):
-                    raise NtmInputError.single("the first row must hold the column headers", file=path, line=1)
-                yield header
-                continue
-            if not _skip(cells):
-                yield rownum, cells
-        if header is None:
-            raise NtmInputError.single("the sheet is empty; row 1 must hold the column headers", file=path)
-    finally:
-        wb.close()
+    it = sheet_rows(path, sheet, MAX_ROWS, _xlsx_value)
+    name = next(it)
+    if title is not None:
+        title[:] = [name]
+    for row in it:
+        if isinstance(row, list):
+            yield row
+        elif not _skip(row[1]):
+            yield row
 
 
 def _xlsx_value(cell):
@@ -299,7 +287,11 @@ def map_headers(header: list, catalogue: dict, path: str) -> list[Column | None]
             keys[norm(a)] = ("unit", fid_)
     cols: list[Column | None] = []
     seen: dict[tuple, int] = {}
+    from ntm.batch.xlsx import CellProblem
+
     for j, h in enumerate(header):
+        if isinstance(h, CellProblem):
+            raise NtmInputError.single(h.reason, file=path, line=1, field=f"column {_letter(j)}")
         text = str(h).strip()
         if not text:
             cols.append(None)  # an unnamed column (e.g. Excel's trailing blanks) is ignored
@@ -348,8 +340,11 @@ class RowProblem(Exception):
         self.code = code
 
 
-def row_dossier(cells: list, columns: list, catalogue: dict) -> dict:
-    """A table row as a dossier dict (validated later by the dossier model, like any dossier file)."""
+def row_dossier(cells: list, columns: list, catalogue: dict, *, rownum: int | None = None) -> dict:
+    """A table row as a dossier dict (validated later by the dossier model, like any dossier file).
+    `rownum` (spreadsheets): errors also name the cell, F7."""
+    from ntm.batch.xlsx import CellProblem
+
     unit: dict = {"level": "commune"}
     assessment: dict = {}
     facts: dict = {}
@@ -357,7 +352,10 @@ def row_dossier(cells: list, columns: list, catalogue: dict) -> dict:
     for j, col in enumerate(columns):
         if col is None or col.kind != "unit" or col.key != "code":
             continue
-        v = _text(cells[j] if j < len(cells) else "")
+        raw = cells[j] if j < len(cells) else ""
+        if isinstance(raw, CellProblem):
+            raise RowProblem(f"column {col.header}: {raw.reason}")
+        v = _text(raw)
         code = v or None
     for j, col in enumerate(columns):
         if col is None:
@@ -366,6 +364,10 @@ def row_dossier(cells: list, columns: list, catalogue: dict) -> dict:
         if isinstance(raw, str) and not raw.strip():
             continue
         where = f"column {col.header}"
+        if rownum is not None and isinstance(raw, (dt.date, dt.time, dt.timedelta)):
+            where += f" (cell {_letter(j)}{rownum})"  # a date where a number belongs: name the cell to reformat
+        if isinstance(raw, CellProblem):
+            raise RowProblem(f"column {col.header}: {raw.reason}", code)
         try:
             if col.kind == "unit":
                 if col.key == "flags":
@@ -445,6 +447,11 @@ def _date(raw) -> dt.date:
 
 def parse_cell(raw, fact):
     """One cell as a fact value: a bool for boolean facts, an int or float otherwise (validated downstream)."""
+    if isinstance(raw, (dt.date, dt.time, dt.timedelta)):  # a spreadsheet cell formatted as a date or time
+        want = "true/false" if fact.type == "boolean" else f"a number in {fact.unit}"
+        shown = raw.isoformat() if not isinstance(raw, dt.timedelta) else str(raw)
+        raise ValueError(f"the cell holds a date or time ({shown.removesuffix('T00:00:00')}), expected {want} — "
+                         "format the cell as a number (Excel: Format Cells → Number)")
     if fact.type == "boolean":
         if isinstance(raw, bool):
             return raw

@@ -113,7 +113,8 @@ def build(inp, entries: list, results: dict, *, compare: dict | None = None, law
         u.pop("_sha")
     doc = {
         "schema": SCHEMA,
-        "input": {"path": inp.path, "kind": inp.kind, "rows": inp.rows},
+        "input": {"path": inp.path, "kind": inp.kind, "rows": inp.rows,
+                  **({"sheet": inp.sheet} if getattr(inp, "sheet", None) else {})},
         "ruleset": rulesets[0] if rulesets else None,
         "rulesets": rulesets,
         "overlay": overlay,
