@@ -1,0 +1,274 @@
+"""Hostile and damaged batch inputs (issues #15/#16): workbooks that lie about their size, hide sheets, merge
+cells, hold formulas or dates, or are not workbooks at all; CSV records over several lines; odd folder entries.
+
+Malformed workbooks are made by editing the XML inside the zip, so the tests do not depend on how openpyxl
+(with or without lxml) writes a file."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import importlib.util
+import io
+import os
+import re
+import shutil
+import zipfile
+
+import openpyxl
+import pytest
+
+from ntm.batch.run import run_batch
+from ntm.errors import NtmInputError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OVERLAY = os.path.join(ROOT, "examples", "overlays", "tinh-minh-hoa.yaml")
+spec = importlib.util.spec_from_file_location("make_example", os.path.join(ROOT, "examples", "batch", "make_example.py"))
+mk = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mk)
+
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+def book(path, rows, **kw) -> str:
+    mk.to_xlsx(rows, str(path), **kw)
+    return str(path)
+
+
+def edit(path, changes: dict, *, drop=(), add: dict | None = None, flags: dict | None = None) -> str:
+    """Rewrite the zip: member -> function(bytes) -> bytes; drop members; add members; set flag bits."""
+    src = zipfile.ZipFile(path).infolist()
+    data = {i.filename: zipfile.ZipFile(path).read(i.filename) for i in src}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, body in {**data, **(add or {})}.items():
+            if name in drop:
+                continue
+            zi = zipfile.ZipInfo(name, (2024, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            out.writestr(zi, changes[name](body) if name in changes else body)
+            if flags and name in flags:
+                zi.flag_bits |= flags[name]
+    with open(path, "wb") as fh:
+        fh.write(buf.getvalue())
+    return str(path)
+
+
+def batch(path, **kw):
+    return run_batch(str(path), overlay=OVERLAY, isolate=False, **kw)
+
+
+def refused(path, **kw) -> str:
+    with pytest.raises(NtmInputError) as e:
+        batch(path, **kw)
+    return str(e.value)
+
+
+@pytest.fixture(scope="module")
+def table():
+    return mk.table()
+
+
+# ------------------------------------------------------------------------------------------ 1. dimension
+
+
+@pytest.mark.parametrize("ref", ["A1:F4", "A1"])
+def test_understated_dimension_loses_no_rows(tmp_path, table, ref):
+    p = book(tmp_path / "dim.xlsx", table)
+    edit(p, {SHEET: lambda b: re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'.encode(), b)})
+    assert f'<dimension ref="{ref}"'.encode() in zipfile.ZipFile(p).read(SHEET)
+    doc = batch(p)
+    assert len(doc["units"]) == 11 and len(doc["errors"]) == 1  # 12 communes, one bad row, as in the CSV
+    assert doc["input"]["rows"] == 12
+
+
+# ------------------------------------------------------------------------------------------ 2. hidden sheets
+
+
+def _two_sheets(tmp_path, table, state: str, active: int):
+    wb = openpyxl.Workbook()
+    old = wb.active
+    old.title = "Cũ"
+    for r in [table[0], table[1]]:  # one stale commune
+        old.append(r)
+    ws = wb.create_sheet("Hồ sơ")
+    for r in table:
+        ws.append(r)
+    old.sheet_state = state
+    wb.active = 1
+    p = tmp_path / f"{state}.xlsx"
+    wb.save(p)
+    if active == 0:  # a writer that leaves the hidden sheet active
+        edit(p, {"xl/workbook.xml": lambda b: re.sub(rb'activeTab="\d+"', b'activeTab="0"', b)
+                 if b"activeTab" in b else b.replace(b"<workbookView", b'<workbookView activeTab="0"', 1)})
+    return p
+
+
+@pytest.mark.parametrize("state", ["hidden", "veryHidden"])
+@pytest.mark.parametrize("active", [0, 1])
+def test_hidden_first_sheet_is_not_read(tmp_path, table, state, active):
+    doc = batch(_two_sheets(tmp_path, table, state, active))
+    assert len(doc["units"]) == 11
+    assert doc["input"]["sheet"] == "Hồ sơ"
+
+
+def test_hidden_sheet_read_when_named(tmp_path, table):
+    doc = batch(_two_sheets(tmp_path, table, "hidden", 1), sheet="Cũ")
+    assert len(doc["units"]) == 1 and doc["input"]["sheet"] == "Cũ"
+
+
+# ------------------------------------------------------------------------------------------ 3. merged cells
+
+
+def test_merged_district_reaches_every_row(tmp_path, table):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in table:
+        ws.append(r)
+    ws.merge_cells("C2:C5")  # "Huyện Đông" merged down over the first four communes
+    ws.merge_cells("F2:F13")  # one assessment date for all
+    p = tmp_path / "merged.xlsx"
+    wb.save(p)
+    doc = batch(p)
+    got = {u["code"]: u["district"] for u in doc["units"]}
+    assert [got[c] for c in ("99101", "99102", "99103", "99104")] == ["Huyện Đông"] * 4
+    assert len(doc["units"]) == 11
+
+
+# ------------------------------------------------------------------------------------------ 4. formulas
+
+
+def _income_col(table):
+    return table[0].index("Thu nhập bình quân đầu người khu vực nông thôn") + 1
+
+
+def test_formula_without_saved_result_is_a_cell_error(tmp_path, table):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in table:
+        ws.append(r)
+    col = _income_col(table)
+    ws.cell(2, col, "=70+1.8")  # openpyxl saves the formula only: no cached result
+    p = tmp_path / "formula.xlsx"
+    wb.save(p)
+    doc = batch(p)
+    (err,) = [e for e in doc["errors"] if e["row"] == 2]
+    letter = openpyxl.utils.get_column_letter(col)
+    assert f"cell {letter}2" in err["reason"] and "=70+1.8" in err["reason"] and "no saved result" in err["reason"]
+    assert "99101" not in {u["code"] for u in doc["units"]}
+
+
+def test_formula_with_saved_result_uses_that_result(tmp_path, table):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in table:
+        ws.append(r)
+    col = _income_col(table)
+    ws.cell(3, col, "=50+10")  # 99102 has 60 in the table: fails criterion 10
+    p = tmp_path / "cached.xlsx"
+    wb.save(p)
+    letter = openpyxl.utils.get_column_letter(col)
+    edit(p, {SHEET: lambda b: re.sub(rf'(<c r="{letter}3"[^>]*>\s*<f>[^<]*</f>)\s*(<v\s*/>|<v></v>)?'.encode(),
+                                     rb"\1<v>71.8</v>", b)})
+    doc = batch(p)
+    u = next(u for u in doc["units"] if u["code"] == "99102")
+    assert u["highest_tier"] == "standard"  # the saved 71.8 was read, not 60 and not "missing"
+
+
+# ------------------------------------------------------------------------------------------ 11. dates
+
+
+def test_date_in_a_number_cell_is_refused_per_cell(tmp_path, table):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in table:
+        ws.append(r)
+    col = _income_col(table)
+    ws.cell(4, col, dt.datetime(2024, 3, 1))
+    p = tmp_path / "date.xlsx"
+    wb.save(p)
+    doc = batch(p)
+    (err,) = [e for e in doc["errors"] if e["row"] == 4]
+    letter = openpyxl.utils.get_column_letter(col)
+    assert f"cell {letter}4" in err["reason"] and "2024-03-01" in err["reason"]
+    assert "expected a number in triệu đồng" in err["reason"]
+
+
+# ------------------------------------------------------------------------------------------ 9. damaged
+
+
+def test_damaged_and_disguised_workbooks_are_clear_errors(tmp_path, table):
+    good = book(tmp_path / "good.xlsx", table[:3])
+    cases = {}
+
+    def case(name, **kw):
+        p = tmp_path / f"{name}.xlsx"
+        shutil.copy(good, p)
+        cases[name] = edit(p, **kw)
+
+    case("no-sheet-part", changes={}, drop=(SHEET,))
+    case("bad-workbook-xml", changes={"xl/workbook.xml": lambda b: b"<workbook><sheets><sheet"})
+    case("flag-bit-5", changes={}, flags={SHEET: 0x20})
+    case("macros", changes={"[Content_Types].xml": lambda b: b.replace(
+        b"spreadsheetml.sheet.main+xml", b"ms-excel.sheet.macroEnabled.main+xml")},
+        add={"xl/vbaProject.bin": b"\0" * 64})
+    case("external-links", changes={}, add={"xl/externalLinks/externalLink1.xml": b"<externalLink/>"})
+    case("dtd", changes={SHEET: lambda b: re.sub(rb"^(<\?xml[^>]*\?>)?", rb'\1<!DOCTYPE x [<!ENTITY a "b">]>', b,
+                                                 count=1)})
+    for name, raw in {"not-a-zip": b"code,name\n1,2\n", "xls": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600,
+                      "empty": b""}.items():
+        p = tmp_path / f"{name}.xlsx"
+        p.write_bytes(raw)
+        cases[name] = str(p)
+    expect = {"no-sheet-part": "damaged", "bad-workbook-xml": "not a readable XLSX", "flag-bit-5": "flag bit 5",
+              "macros": "macro-enabled", "external-links": "links to other workbooks", "dtd": "DTD",
+              "not-a-zip": "not a zip", "xls": ".xls", "empty": "not a zip"}
+    for name, p in cases.items():
+        msg = refused(p)
+        assert p in msg and expect[name] in msg, (name, msg)
+
+
+def test_cli_exit_2_on_a_damaged_workbook(tmp_path, table):
+    from typer.testing import CliRunner
+
+    from ntm.cli import app
+
+    p = edit(book(tmp_path / "x.xlsx", table[:3]), {}, flags={SHEET: 0x20})
+    res = CliRunner().invoke(app, ["batch", p])
+    assert isinstance(res.exception, NtmInputError) and "flag bit 5" in str(res.exception)
+
+
+# ------------------------------------------------------------------------------------------ 10. bombs, rows
+
+
+def test_zip_bomb_member_is_refused_before_reading(tmp_path, table):
+    p = book(tmp_path / "bomb.xlsx", table[:3])
+    edit(p, {}, add={"xl/media/padding.bin": b"\0" * (8 * 2**20)})  # 8 MB of zeros, ~8 KB packed
+    assert "zip bomb" in refused(p)
+
+
+def test_total_unpacked_size_is_capped(tmp_path, table, monkeypatch):
+    import ntm.batch.xlsx as x
+
+    p = book(tmp_path / "big.xlsx", table)
+    monkeypatch.setattr(x, "MAX_UNCOMPRESSED", 20_000)
+    assert "unpacks to" in refused(p)
+
+
+def test_too_many_rows_refused_from_the_raw_sheet(tmp_path, table, monkeypatch):
+    import ntm.batch.inputs as inputs
+    import ntm.batch.xlsx as x
+
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("Hồ sơ")
+    ws.append(table[0])
+    for k in range(300):
+        ws.append(table[1 + k % 12])
+    p = tmp_path / "rows.xlsx"
+    wb.save(p)
+    monkeypatch.setattr(inputs, "MAX_ROWS", 200)
+    parsed = []
+    real = x._parser_class
+    monkeypatch.setattr(x, "_parser_class", lambda: parsed.append(1) or real())
+    assert "more than 200 rows" in refused(p)
+    assert not parsed  # refused before openpyxl parsed a single cell
