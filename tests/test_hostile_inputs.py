@@ -272,3 +272,90 @@ def test_too_many_rows_refused_from_the_raw_sheet(tmp_path, table, monkeypatch):
     monkeypatch.setattr(x, "_parser_class", lambda: parsed.append(1) or real())
     assert "more than 200 rows" in refused(p)
     assert not parsed  # refused before openpyxl parsed a single cell
+
+
+# ------------------------------------------------------------------------------------------ 5. one unit once
+
+DOSSIER = os.path.join(ROOT, "examples", "xa-dat-chuan.yaml")
+DISGUISED = ["\ufeff99001", "99001\u200b", "９９００１", " 99\u2060001 ", "99\u200c0\u200d01"]
+
+
+def _with_code(path, code):
+    text = open(DOSSIER, encoding="utf-8").read()
+    assert 'code: "99001"' in text
+    path.write_text(text.replace('code: "99001"', f'code: "{code}"'), encoding="utf-8")
+
+
+@pytest.mark.parametrize("code", ["99001", *DISGUISED])
+def test_same_commune_twice_in_a_folder_is_refused(tmp_path, code):
+    shutil.copy(DOSSIER, tmp_path / "a.yaml")
+    _with_code(tmp_path / "b.yaml", code)
+    doc = batch(tmp_path)
+    assert [os.path.basename(u["file"]) for u in doc["units"]] == ["a.yaml"]
+    (err,) = doc["errors"]
+    assert err["file"].endswith("b.yaml") and "already in" in err["reason"] and "a.yaml" in err["reason"]
+    assert doc["summary"]["units"] == 2 and doc["summary"]["evaluated"] == 1
+
+
+@pytest.mark.parametrize("code", DISGUISED)
+def test_disguised_code_is_a_repeated_row_in_a_table(tmp_path, table, code):
+    rows = [table[0], list(table[1]), list(table[1])]
+    rows[1][0], rows[2][0] = "99001", code
+    p = tmp_path / "t.csv"
+    p.write_text(mk.to_csv(rows), encoding="utf-8")
+    doc = batch(p)
+    assert len(doc["units"]) == 1
+    (err,) = doc["errors"]
+    assert err["row"] == 3 and "already on row 2" in err["reason"]
+
+
+@pytest.mark.parametrize("code", DISGUISED)
+def test_disguised_code_is_the_same_commune_for_a_plan(tmp_path, code):
+    from ntm.engine.plan_group import plan_group
+
+    shutil.copy(DOSSIER, tmp_path / "a.yaml")
+    _with_code(tmp_path / "b.yaml", code)
+    with pytest.raises(NtmInputError) as e:
+        plan_group(str(tmp_path), "standard", overlay=OVERLAY)
+    assert "commune 99001 is also in" in str(e.value)
+
+
+# ------------------------------------------------------------------------------------------ 6. CSV records
+
+
+def test_csv_row_numbers_count_records_not_lines(tmp_path, table):
+    rows = [table[0]] + [list(r) for r in table[1:5]]
+    rows[1][1] = "Xã An Bình\n(tên cũ: Xã An Bình Thượng)\nghi chú"  # a quoted cell over three lines
+    rows[3][table[0].index("Thu nhập bình quân đầu người khu vực nông thôn")] = "abc"
+    p = tmp_path / "multi.csv"
+    p.write_text(mk.to_csv(rows), encoding="utf-8")
+    doc = batch(p)
+    (err,) = doc["errors"]
+    assert err["row"] == 4 and err["reason"].startswith("row 4 (line 6), ")  # the 4th record starts on line 6
+    assert [u["row"] for u in doc["units"]] == [2, 3, 5]
+
+
+# ------------------------------------------------------------------------------------------ 7. folder entries
+
+
+def test_folder_entries_that_cannot_be_dossiers_are_listed(tmp_path):
+    shutil.copy(DOSSIER, tmp_path / "a.yaml")
+    os.symlink(tmp_path / "gone.yaml", tmp_path / "b-dangling.yaml")
+    os.mkfifo(tmp_path / "c-fifo.yaml")  # opening it would block the batch forever
+    os.symlink("/dev/zero", tmp_path / "d-device.json")
+    (tmp_path / "e-folder.yaml").mkdir()
+    bad = os.path.join(os.fsencode(tmp_path), b"f-\xff\xfe.yaml")
+    with open(bad, "wb") as fh:
+        fh.write(open(DOSSIER, "rb").read())
+    doc = batch(tmp_path)
+    assert [os.path.basename(u["file"]) for u in doc["units"]] == ["a.yaml"]
+    got = {os.path.basename(e["file"]): e["reason"] for e in doc["errors"]}
+    assert "does not exist" in got["b-dangling.yaml"]
+    assert "FIFO" in got["c-fifo.yaml"]
+    assert "device" in got["d-device.json"]
+    assert "folder" in got["e-folder.yaml"]
+    assert "not valid UTF-8" in got["f-\\xff\\xfe.yaml"]
+    assert doc["summary"]["units"] == 6
+    import json
+
+    json.dumps(doc, ensure_ascii=False).encode("utf-8")  # the document can be written

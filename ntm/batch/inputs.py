@@ -188,14 +188,57 @@ def column_map(columns: list) -> dict:
     return out
 
 
+DOSSIER_EXT = (".yaml", ".yml", ".json")
+
+
 def _folder(path: str) -> BatchInput:
+    """Every dossier file directly in the folder, in name order; an entry named like a dossier that cannot be
+    one (a dangling link, a FIFO, a device, a folder, a name that is not UTF-8) is listed as an error, never
+    skipped silently and never opened (a FIFO would block the batch)."""
+    import stat
+
+    if display_path(path) != path:
+        raise NtmInputError.single("the folder's name is not valid UTF-8 — rename it", file=display_path(path))
     # the folder itself, not its subfolders (those hold overlays, commune dossiers of a district, old runs…)
-    files = sorted(os.path.join(path, n) for n in os.listdir(path)
-                   if n.lower().endswith((".yaml", ".yml", ".json")) and not n.startswith(".")
-                   and os.path.isfile(os.path.join(path, n)))
-    if not files:
+    try:
+        names = sorted(n for n in os.listdir(path) if n.lower().endswith(DOSSIER_EXT) and not n.startswith("."))
+    except OSError as e:
+        raise NtmInputError.single(f"cannot list the folder: {e.strerror or e}", file=path) from None
+    items: list = []
+    for n in names:
+        full = os.path.join(path, n)
+        shown = display_path(full)
+        i = len(items)
+        problem = None
+        if display_path(n) != n:
+            problem = "the file name is not valid UTF-8 — rename the file"
+        else:
+            try:
+                st = os.stat(full)
+            except OSError as e:
+                problem = ("a symbolic link to a file that does not exist" if os.path.islink(full)
+                           else f"cannot be read: {e.strerror or e}")
+            else:
+                if stat.S_ISDIR(st.st_mode):
+                    problem = "a folder, not a dossier file (subfolders are not read)"
+                elif not stat.S_ISREG(st.st_mode):
+                    kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else "a device" if
+                            stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "a socket" if
+                            stat.S_ISSOCK(st.st_mode) else "not a regular file")
+                    problem = f"{kind}, not a dossier file"
+        items.append(RowError(i, None, shown, None, f"{shown}: {problem}") if problem else Job(i, None, full, None))
+    if not items:
         raise NtmInputError.single("the folder holds no dossiers", file=path, expected="*.yaml, *.yml or *.json files")
-    return BatchInput(path, "folder", len(files), iter([Job(i, None, f, None) for i, f in enumerate(files)]))
+    return BatchInput(path, "folder", len(items), iter(items))
+
+
+def display_path(p: str) -> str:
+    """A path as printable text: bytes that are not UTF-8 (kept by the OS as surrogates) shown as \\xNN."""
+    try:
+        p.encode("utf-8")
+        return p
+    except UnicodeEncodeError:
+        return os.fsencode(p).decode("utf-8", "backslashreplace")
 
 
 # ---------------------------------------------------------------------------------------------- tables

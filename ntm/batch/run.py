@@ -70,7 +70,40 @@ def run_batch(path: str, *, ruleset: str | None = None, overlay: str | None = No
         results = pool.run_isolated(stream(), settings, jobs, timeout, tick)
     else:
         results = pool.run_in_process(stream(), settings, tick)
+    if inp.kind == "folder":
+        results = one_per_unit(entries, results)
     return summary.build(inp, entries, results, compare=prev, laws=_laws(ruleset))
+
+
+def one_per_unit(entries: list, results: dict) -> dict:
+    """A folder holding the same unit twice (codes compared normalised) would count it twice: the second file is
+    an error naming the first, as a repeated row is in a table. Files are taken in name order."""
+    from ntm.batch.inputs import shown_code
+    from ntm.criteria.codes import unit_code
+
+    out, seen, kept, orphans = dict(results), {}, [], {}
+    for e in entries:
+        if not isinstance(e, Entry):
+            continue
+        kind, rec = out.get(e.index, (None, None))
+        if kind != "ok":
+            continue
+        key = (rec.get("level"), unit_code(rec.get("code")))
+        if key in seen:
+            out[e.index] = ("error", f"{e.file}: unit.code: {rec.get('level')} {shown_code(rec.get('code'))} is "
+                                     f"already in {seen[key]}")
+            lab = rec["_labels"]  # a worker sends each label once: keep the dropped record's for the others
+            orphans.setdefault(lab["scope"], {}).update(lab["labels"])
+            continue
+        seen[key] = e.file
+        kept.append(e.index)
+    for i in kept:
+        rec = out[i][1]
+        lab = rec["_labels"]
+        if lab["scope"] in orphans:
+            extra = orphans.pop(lab["scope"])
+            out[i] = ("ok", {**rec, "_labels": {"scope": lab["scope"], "labels": {**extra, **lab["labels"]}}})
+    return out
 
 
 def _laws(ruleset: str | None) -> dict:

@@ -13,13 +13,16 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
+from pydantic import BeforeValidator, Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
 
+from ntm.criteria.codes import unit_code
 from ntm.criteria.model import Level, Ruleset, Strict
 from ntm.criteria.validation import validate
 from ntm.criteria.yamlsrc import Source, load
 from ntm.errors import NtmInputError, Problem, did_you_mean
 
+# a unit code compared as it is meant: invisible characters and full-width digits do not make a second commune
+Code = Annotated[StrictStr, BeforeValidator(unit_code), Field(min_length=1, max_length=64)]
 Number = Union[StrictInt, StrictFloat]
 Value = Union[StrictBool, StrictInt, StrictFloat, None]
 
@@ -35,7 +38,7 @@ class EvidenceRef(Strict):
 class PartValue(Strict):
     """One part's value and evidence behind a merged commune's combined fact (`ntm merge`)."""
 
-    code: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    code: Code
     value: Any = None
     base: Any = None  # the weighting base's value for a weighted share
     evidence: EvidenceRef | None = None
@@ -50,7 +53,7 @@ class FactEntry(Strict):
 
 class Unit(Strict):
     level: Level
-    code: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    code: Code
     name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
     province: StrictStr | None = None
     district: StrictStr | None = None
@@ -90,7 +93,7 @@ class Decision(Strict):
 class CommuneRef(Strict):
     """A commune of a district: its dossier (evaluated in the same run) or its declared, decided status."""
 
-    code: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    code: Code
     name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
     dossier: StrictStr | None = None
     status: Literal["none", "standard", "advanced", "model"] | None = None
@@ -111,7 +114,7 @@ class MergedPart(Strict):
     """A commune a merged commune was formed from (2025 reorganisation): its recognised tier and decision, or
     its own (pre-merger) dossier. A part with neither is reported as missing its recognition."""
 
-    code: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    code: Code
     name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
     status: StrictStr | None = None
     decision: Decision | None = None
@@ -133,7 +136,7 @@ class NeedsEvidence(Strict):
 class TownshipRef(Strict):
     """A township (thị trấn) of a district and whether it meets the civilised urban area standard (320 App. I)."""
 
-    code: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    code: Code
     name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
     civilised: StrictBool
     decision: Decision | None = None
@@ -143,7 +146,7 @@ class DistrictRef(Strict):
     """A district, town or provincial city of a province: its dossier (evaluated in the same run) or its declared,
     decided status (district: none/standard/advanced; town: none/completed)."""
 
-    code: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    code: Code
     name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
     kind: Literal["district", "town"] = "district"
     dossier: StrictStr | None = None
