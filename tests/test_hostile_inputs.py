@@ -359,3 +359,55 @@ def test_folder_entries_that_cannot_be_dossiers_are_listed(tmp_path):
     import json
 
     json.dumps(doc, ensure_ascii=False).encode("utf-8")  # the document can be written
+
+
+# ------------------------------------------------------------------------------------------ 13. JSON dates
+
+
+def _json_dossier(tmp_path, date, name="d.json"):
+    import json
+
+    import yaml
+
+    d = yaml.safe_load(open(DOSSIER, encoding="utf-8"))
+    d["assessment"] = {"date": date}
+    p = tmp_path / name
+    p.write_text(json.dumps(d, ensure_ascii=False, default=str), encoding="utf-8")
+    return str(p)
+
+
+def test_json_dossier_gives_iso_dates(tmp_path):
+    from ntm.engine.evaluate import evaluate_file
+
+    o = evaluate_file(_json_dossier(tmp_path, "2024-10-20"), overlay=OVERLAY)
+    assert o.summary.highest_tier == "standard"
+    for bad, why in (("20/10/2024", "expected a date YYYY-MM-DD"), ("2024-02-30", "not a date of the calendar"),
+                     ("2024-10-20T00:00", "expected a date YYYY-MM-DD")):
+        with pytest.raises(NtmInputError) as e:
+            evaluate_file(_json_dossier(tmp_path, bad), overlay=OVERLAY)
+        assert "assessment.date" in str(e.value) and why in str(e.value), bad
+
+
+# ------------------------------------------------------------------------------------------ 12. many unknown facts
+
+
+def test_ten_thousand_unknown_facts_get_twenty_suggestions_and_one_summary(tmp_path, monkeypatch):
+    import yaml
+
+    import ntm.criteria.dossier as dossier
+    from ntm.engine.evaluate import evaluate_file
+
+    d = yaml.safe_load(open(DOSSIER, encoding="utf-8"))
+    for i in range(10_000):
+        d["facts"][f"unknown_fact_{i:05d}"] = i
+    p = tmp_path / "many.yaml"
+    p.write_text(yaml.safe_dump(d, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    calls = []
+    real = dossier.did_you_mean
+    monkeypatch.setattr(dossier, "did_you_mean", lambda w, c: calls.append(w) or real(w, c))
+    with pytest.raises(NtmInputError) as e:
+        evaluate_file(str(p), overlay=OVERLAY)
+    probs = e.value.problems
+    assert len(probs) == 21 and len(calls) <= 20  # one fuzzy match per listed fact, not per fact
+    assert probs[0].message == "unknown fact 'unknown_fact_00000'" and probs[0].line is not None
+    assert probs[-1].message.startswith("and 9980 more unknown facts (unknown_fact_00020, unknown_fact_00021")

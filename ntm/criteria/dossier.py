@@ -24,6 +24,23 @@ from ntm.errors import NtmInputError, Problem, did_you_mean
 # a unit code compared as it is meant: invisible characters and full-width digits do not make a second commune
 Code = Annotated[StrictStr, BeforeValidator(unit_code), Field(min_length=1, max_length=64)]
 Number = Union[StrictInt, StrictFloat]
+MAX_UNKNOWN_LISTED = 20  # unknown facts reported one by one (with a suggestion); the rest in one line
+
+
+def _iso_date(v):
+    """JSON has no date type: a dossier written as JSON gives dates as "YYYY-MM-DD" text (YAML's own dates too)."""
+    if isinstance(v, str):
+        s = v.strip()
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
+            try:
+                return dt.date.fromisoformat(s)
+            except ValueError:
+                raise ValueError(f"'{s}' is not a date of the calendar (expected a date YYYY-MM-DD)") from None
+        raise ValueError(f"got the text '{s[:60]}' (expected a date YYYY-MM-DD, such as 2024-10-20)")
+    return v
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 Value = Union[StrictBool, StrictInt, StrictFloat, None]
 
 
@@ -31,7 +48,7 @@ class EvidenceRef(Strict):
     """Where a number comes from: the document a council can open."""
 
     document: StrictStr | None = None
-    date: dt.date | None = None
+    date: IsoDate | None = None
     note: StrictStr | None = None
 
 
@@ -63,7 +80,7 @@ class Unit(Strict):
 
 class Assessment(Strict):
     year: Annotated[StrictInt, Field(ge=1990, le=2100)] | None = None
-    date: dt.date | None = None
+    date: IsoDate | None = None
 
     @model_validator(mode="after")
     def _one(self) -> "Assessment":
@@ -86,7 +103,7 @@ class Decision(Strict):
     """The recognition decision (quyết định công nhận) behind a declared status."""
 
     number: Annotated[StrictStr, Field(min_length=1)]
-    date: dt.date
+    date: IsoDate
     issuer: StrictStr | None = None
 
 
@@ -311,12 +328,16 @@ def observations(ld: LoadedDossier, rs: Ruleset, extra: dict | None = None) -> d
         raw[fid] = (value, None, ("--set", fid))
 
     out: dict[str, Observation] = {}
+    unknown: list[str] = []
     level = ld.dossier.unit.level
     for fid, (value, ev, loc) in raw.items():
         line = src.line_of(loc) if loc[0] == "facts" else None
         fname = ".".join(str(p) for p in loc) if loc[0] == "facts" else f"--set {fid}"
         fact = catalogue.get(fid)
         if fact is None:
+            unknown.append(fid)
+            if len(unknown) > MAX_UNKNOWN_LISTED:
+                continue  # summed up below: a fuzzy match per fact made 10,000 unknown facts take 20 s
             hint = _same_but_hidden(fid, catalogue) or did_you_mean(fid, catalogue) or (
                 "run `ntm rulesets show " + rs.id + "` for the fact ids; a provincial fact needs the overlay "
                 "that defines it (--overlay)")
@@ -368,6 +389,12 @@ def observations(ld: LoadedDossier, rs: Ruleset, extra: dict | None = None) -> d
             continue
         out[fid] = Observation(frac, "value", ev)
 
+    if len(unknown) > MAX_UNKNOWN_LISTED:
+        rest = unknown[MAX_UNKNOWN_LISTED:]
+        shown = ", ".join(str(f)[:40] for f in rest[:5]) + (", …" if len(rest) > 5 else "")
+        problems.append(Problem(f"and {len(rest)} more unknown facts ({shown})", file=path, field="facts",
+                                hint="is this a dossier for this ruleset? run `ntm rulesets show " + rs.id
+                                + "` for the fact ids"))
     for fact in rs.facts:
         if fact.ratio_of is None:
             continue
