@@ -411,3 +411,66 @@ def test_ten_thousand_unknown_facts_get_twenty_suggestions_and_one_summary(tmp_p
     assert len(probs) == 21 and len(calls) <= 20  # one fuzzy match per listed fact, not per fact
     assert probs[0].message == "unknown fact 'unknown_fact_00000'" and probs[0].line is not None
     assert probs[-1].message.startswith("and 9980 more unknown facts (unknown_fact_00020, unknown_fact_00021")
+
+
+# ------------------------------------------------------------------------------------------ 8. overlay values
+
+OVERLAY_TEXT = open(OVERLAY, encoding="utf-8").read()
+
+
+def _overlay(tmp_path, old, new, name="ov.yaml"):
+    assert old in OVERLAY_TEXT
+    p = tmp_path / name
+    p.write_text(OVERLAY_TEXT.replace(old, new, 1), encoding="utf-8")
+    return str(p)
+
+
+def _check_and_evaluate(ov, dossier=DOSSIER):
+    """(rulesets check's error messages, evaluate's error message): both must refuse, never OK then crash."""
+    from ntm.criteria.check import check
+    from ntm.engine.evaluate import evaluate_file
+
+    rep = check(ov)
+    with pytest.raises(NtmInputError) as e:
+        evaluate_file(dossier, overlay=ov)
+    return [f.message for f in rep.errors], str(e.value)
+
+
+IS_TRUE = '''    indicator: "1.1"
+    threshold: {value: true,'''
+NUMERIC = '''      value: 95
+      status: verified'''
+
+
+@pytest.mark.parametrize("value", ["false", "5", "0", "'yes'"])
+def test_overlay_cannot_set_an_is_true_threshold_to_anything_but_true(tmp_path, value):
+    ov = _overlay(tmp_path, IS_TRUE, IS_TRUE.replace("true", value))
+    errs, msg = _check_and_evaluate(ov)
+    assert errs and errs[0] in msg and ov in msg
+    if value != "'yes'":  # a text is already a schema error
+        assert "advanced 1.1 (adv_general_plan_valid): got" in msg and "(expected true)" in msg
+
+
+@pytest.mark.parametrize("value", ["1.0e+30", "1.0e+308", "100000000000000000000000000000000", "-1.0e+30",
+                                   "95.0000001"])
+def test_overlay_huge_or_too_precise_threshold_is_refused_by_check_and_evaluate(tmp_path, value):
+    ov = _overlay(tmp_path, NUMERIC, NUMERIC.replace("95", value))
+    errs, msg = _check_and_evaluate(ov)
+    assert errs and errs[0] in msg
+    assert any("standard 15.1 (health_insurance_pct)" in e for e in errs) or value.startswith("-")
+
+
+def test_overlay_fact_with_a_huge_range_is_refused_by_check_and_evaluate(tmp_path):
+    ov = _overlay(tmp_path, "range: {min: 0, max: 100}", "range: {min: 0, max: 1.0e+308}")
+    errs, msg = _check_and_evaluate(ov)
+    assert errs and "goes beyond" in errs[0] and "goes beyond" in msg
+
+
+def test_overlay_with_true_and_a_large_in_range_value_still_evaluates(tmp_path):
+    from ntm.criteria.check import check
+    from ntm.engine.evaluate import evaluate_file
+
+    ov = _overlay(tmp_path, NUMERIC, NUMERIC.replace("95", "99.999999"))
+    assert not check(ov).errors
+    o = evaluate_file(DOSSIER, overlay=ov)
+    assert o.summary.highest_tier is None or o.summary.highest_tier != "standard"  # 15.1 now needs 99.999999%

@@ -82,7 +82,15 @@ class Range(Strict):
     def _ordered(self) -> "Range":
         if self.min > self.max:
             raise ValueError(f"range min {self.min} is above max {self.max}")
+        if not (-MAX_MAGNITUDE <= self.min and self.max <= MAX_MAGNITUDE):  # also refuses nan/inf
+            raise ValueError(f"range {self.min}..{self.max} goes beyond ±{MAX_MAGNITUDE:.0e}: values are computed "
+                             "exactly with 6 decimals, so a fact's values must stay below 10^15")
         return self
+
+
+# a fact's range (hence every value and threshold, which must lie in it) is bounded: exact decimals with 6
+# places stay within the 28 significant digits every output rounds with
+MAX_MAGNITUDE = 10**15
 
 
 class RatioOf(Strict):

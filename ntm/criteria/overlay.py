@@ -117,6 +117,7 @@ def overlay_from_source(src, sha256: str, ruleset: Ruleset) -> LoadedOverlay:
             f"overlay is for ruleset '{ov.overlay.ruleset}', but the dossier is judged by '{ruleset.id}'",
             file=path, line=src.line_of(("overlay", "ruleset")), field="overlay.ruleset"))
     tiers = {(ls.level, t.id): t for ls in ruleset.levels for t in ls.tiers}
+    facts = ruleset.fact_map()
     doc_ids = {d.id for d in ruleset.documents} | {d.id for d in ov.overlay.documents}
     seen = set()
     for i, o in enumerate(ov.thresholds):
@@ -154,7 +155,13 @@ def overlay_from_source(src, sha256: str, ruleset: Ruleset) -> LoadedOverlay:
             problems.append(Problem(msg, file=path, line=src.line_of(loc + ("threshold",) + sub),
                                     field=field_path(loc + ("threshold",) + sub),
                                     hint="a province may only tighten national thresholds"))
+        fact = facts.get(cond.fact)
         for tloc, th in _walk_thresholds(o.threshold, ()):
+            bad = value_problem(fact, cond.op, th.value) if fact is not None else None
+            if bad:
+                problems.append(Problem(f"{o.tier} {o.indicator} ({cond.fact}): {bad[0]}", file=path,
+                                        line=src.line_of(loc + ("threshold",) + tloc + ("value",)),
+                                        field=field_path(loc + ("threshold",) + tloc + ("value",)), expected=bad[1]))
             if th.status == "missing" or th.ref is not None:
                 problems.append(Problem("an overlay must give a value (verified or provisional), not null or a ref",
                                         file=path, line=src.line_of(loc + ("threshold",) + tloc),
@@ -173,6 +180,31 @@ def overlay_from_source(src, sha256: str, ruleset: Ruleset) -> LoadedOverlay:
             raise NtmInputError([Problem(f"after adding the overlay's facts and indicators: {msg}", file=path)
                                  for _, msg in errs])
     return LoadedOverlay(ov, path, sha256)
+
+
+def value_problem(fact: Fact, op: str, value) -> tuple[str, str] | None:
+    """(what is wrong, what was expected) for an overlay's threshold value, by the rules a ruleset's own values
+    obey: an is_true condition requires true; a number must be finite, in the fact's range, ≤ 6 decimals."""
+    import math
+
+    from ntm.criteria.model import _too_precise
+
+    if value is None:
+        return None
+    if op == "is_true" or fact.type == "boolean":
+        if value is not True:
+            return (f"got {str(value).lower() if isinstance(value, bool) else value}: an is_true condition "
+                    "requires the fact to hold", "true")
+        return None
+    if isinstance(value, bool):
+        return f"got {str(value).lower()}: a {fact.type} fact needs a number", f"a number in {fact.unit}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} is not a finite number", f"a number in {fact.unit}"
+    if fact.range and not (fact.range.min <= value <= fact.range.max):
+        return (f"{value} is outside the fact's range", f"{fact.range.min}..{fact.range.max} ({fact.unit})")
+    if _too_precise(value):
+        return f"{value} has more than 6 decimal places", "at most 6 decimal places"
+    return None
 
 
 def _group_override_problems(go: GroupOverride, ruleset: Ruleset, doc_ids: set, src, path) -> list[Problem]:
