@@ -474,3 +474,24 @@ def test_overlay_with_true_and_a_large_in_range_value_still_evaluates(tmp_path):
     assert not check(ov).errors
     o = evaluate_file(DOSSIER, overlay=ov)
     assert o.summary.highest_tier is None or o.summary.highest_tier != "standard"  # 15.1 now needs 99.999999%
+
+
+# ------------------------------------------------------------------------------------------ 14. XLSX output
+
+
+def test_control_characters_from_a_csv_reach_the_xlsx_output_escaped(tmp_path, table):
+    from ntm.batch.outputs import to_xlsx
+
+    rows = [table[0]] + [list(r) for r in table[1:4]]
+    rows[1][1] = "Xã An\x07Bình\x1b[31m"
+    rows[2][2] = "Huyện\x02Đông\x0bTây"
+    rows[3][0] = "99\x01103"  # an error row: the code is kept in the error sheet
+    p = tmp_path / "ctl.csv"
+    p.write_text(mk.to_csv(rows), encoding="utf-8")
+    doc = batch(p)
+    book = tmp_path / "out.xlsx"
+    book.write_bytes(to_xlsx(doc))
+    wb = openpyxl.load_workbook(book)
+    text = {str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None}
+    assert "Xã An\\x07Bình\\x1b[31m" in text and "Huyện\\x02Đông\\x0bTây" in text
+    assert doc["units"][0]["name"] == "Xã An\x07Bình\x1b[31m"  # the JSON keeps the text as given

@@ -72,6 +72,20 @@ def _inert(c):
     return "'" + c if isinstance(c, str) and c.startswith(FORMULA_START) else c
 
 
+def xml_safe(x):
+    """The document with every control character XML cannot hold (a CSV cell may carry U+0007) written out as
+    backslash-x-07: openpyxl refuses such text, and nothing the user gave is dropped."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if isinstance(x, str):
+        return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", x)
+    if isinstance(x, dict):
+        return {xml_safe(k): xml_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [xml_safe(v) for v in x]
+    return x
+
+
 def to_csv(doc: dict, lang: str = "vi", bom: bool = True) -> str:
     """The per-commune table for Excel: a UTF-8 byte-order mark first, so Excel reads the Vietnamese as UTF-8."""
     buf = io.StringIO()
@@ -97,6 +111,7 @@ def to_xlsx(doc: dict, lang: str = "vi") -> bytes:
     import openpyxl
     from openpyxl.styles import Font, PatternFill
 
+    doc = xml_safe(doc)
     lab = L[lang]
     bold = Font(bold=True)
     fills = {k: PatternFill("solid", start_color=c, end_color=c) for k, c in
