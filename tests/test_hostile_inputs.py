@@ -495,3 +495,17 @@ def test_control_characters_from_a_csv_reach_the_xlsx_output_escaped(tmp_path, t
     text = {str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None}
     assert "Xã An\\x07Bình\\x1b[31m" in text and "Huyện\\x02Đông\\x0bTây" in text
     assert doc["units"][0]["name"] == "Xã An\x07Bình\x1b[31m"  # the JSON keeps the text as given
+
+
+def test_table_rows_for_plan_and_whatif_never_name_files_after_raw_codes(tmp_path, table):
+    from ntm.batch.expand import dossier_files
+
+    rows = [table[0]] + [list(r) for r in table[1:4]]
+    rows[1][0], rows[2][0], rows[3][0] = "9" * 300, "../../x", "a/b\\c:d*?"
+    p = tmp_path / "codes.csv"
+    p.write_text(mk.to_csv(rows), encoding="utf-8")
+    with dossier_files([str(p)], overlay=OVERLAY) as paths:
+        (folder,) = paths
+        names = sorted(os.listdir(folder))
+        assert len(names) == 3 and all(len(n) < 60 and "/" not in n and not n.startswith(".") for n in names)
+        assert sorted(paths.names.values()) == [f"{p}:2", f"{p}:3", f"{p}:4"]

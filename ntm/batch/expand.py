@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 
 from ntm.errors import NtmInputError, Problem
 
@@ -56,7 +57,9 @@ def dossier_files(paths: list[str], *, ruleset: str | None = None, overlay: str 
                 if isinstance(item, RowError):
                     problems.append(Problem(item.reason, file=p))
                     continue
-                name = f"{item.code or 'row'}-row{item.row}.yaml".replace(os.sep, "_")
+                # the code as given may be anything (300 characters, '../x', ':*?'): only a safe prefix names the file
+                safe = re.sub(r"[^0-9A-Za-z_-]", "_", str(item.code or "row"))[:40] or "row"
+                name = f"{safe}-row{item.row}.yaml"
                 target = os.path.join(folder, name)
                 with open(target, "w", encoding="utf-8") as fh:
                     yaml.safe_dump(item.dossier, fh, allow_unicode=True, sort_keys=False)

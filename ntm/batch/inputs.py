@@ -143,7 +143,8 @@ def read_input(path: str, catalogue: dict, *, sheet: str | None = None) -> Batch
     if count > MAX_ROWS:
         raise NtmInputError.single(f"{count} rows; the limit is {MAX_ROWS}", file=path)
     colmap = column_map(columns)
-    return BatchInput(path, kind, count, _row_items(rows(), columns, catalogue, colmap, cells=kind == "xlsx"), colmap,
+    return BatchInput(display_path(path), kind, count, _row_items(rows(), columns, catalogue, colmap,
+                                                                 cells=kind == "xlsx"), colmap,
                       sheet=title[0] if title else None)
 
 

@@ -49,7 +49,9 @@ class CellProblem:
 
 
 def _refuse(path: str, message: str, hint: str | None = None) -> NtmInputError:
-    return NtmInputError.single(message, file=path, hint=hint)
+    from ntm.batch.inputs import display_path
+
+    return NtmInputError.single(message, file=display_path(path), hint=hint)
 
 
 def check_package(path: str) -> None:
