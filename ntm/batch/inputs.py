@@ -3,8 +3,10 @@
 Table contract (CSV and XLSX; `ntm template` follows it):
 
 - **Row 1 holds the headers**; data starts on row 2. A row whose first cell starts with ``#`` is a comment;
-  fully empty rows are skipped. XLSX: the first sheet, or the one named with ``--sheet``; CSV: UTF-8 (a BOM is
-  fine), delimiter ``,`` or ``;`` (sniffed from the header row).
+  fully empty rows are skipped. XLSX: the sheet named with ``--sheet``, else the active sheet if it is visible,
+  else the first visible one (a hidden sheet is never read unless named; the batch JSON records which sheet);
+  CSV: UTF-8 (a BOM is fine), delimiter ``,`` or ``;`` (sniffed from the header row). CSV row numbers count
+  records, as a spreadsheet shows them (a quoted cell may span lines; errors then give the line too).
 - Unit columns (English id or Vietnamese name): ``code`` (mã xã), ``name`` (tên xã), ``district`` (huyện),
   ``province`` (tỉnh), ``region`` (vùng), ``flags`` (đặc điểm; several separated by ``,`` or ``;``),
   ``assessment_date`` (ngày đánh giá; YYYY-MM-DD or DD/MM/YYYY) or ``year`` (năm), optional ``level`` (cấp:
@@ -17,11 +19,18 @@ Table contract (CSV and XLSX; `ntm template` follows it):
   đạt/chưa đạt``, ``x`` (= true), ``1/0``. Numbers: ``61.2`` or ``61,2``; a single separator followed by exactly
   three digits (``1.234``, ``1,234``) or both separators (``1.234,5``) are ambiguous and refused, as are spaces
   inside numbers; a trailing ``%`` is allowed on percentages. XLSX: native numbers and dates are read as such; a
-  number formatted as a percentage (Excel stores 99.5% as 0.995) is read as shown (99.5).
+  number formatted as a percentage (Excel stores 99.5% as 0.995) is read as shown (99.5); a date in a fact cell
+  is that cell's error; a formula is read as the result the spreadsheet saved with it, and a formula saved
+  without a result is that cell's error; every cell of a merged range reads the range's value. See
+  ``ntm.batch.xlsx`` for the workbooks refused outright (zip bombs, > 100,000 rows, macros named .xlsx, …).
+- Unit codes are compared after NFKC normalisation with invisible characters removed: the same commune twice
+  (in a table or a folder) is refused on its second row or file.
 
 Each row is converted on its own: a bad cell makes that row an error (row number, column, reason); the other
 rows go on. Folder input: every ``*.yaml``, ``*.yml`` and ``*.json`` file directly in the folder (not its
-subfolders), sorted by name; a file that is not a valid dossier is listed as an error, like a bad row.
+subfolders), sorted by name; a file that is not a valid dossier is listed as an error, like a bad row, and so
+is an entry with such a name that is not a readable regular file (a dangling link, a FIFO, a device, a folder,
+a name that is not UTF-8).
 """
 
 from __future__ import annotations

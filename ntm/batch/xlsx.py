@@ -216,6 +216,8 @@ def sheet_rows(path: str, sheet: str | None, max_rows: int, value) -> Iterator:
     """Yields the sheet's title, then the header row, then (row number, cells) for every row.
 
     `value(cell)` turns an openpyxl read-only cell into the value the table reader uses."""
+    import contextlib
+    import io
     import warnings
 
     import openpyxl
@@ -226,7 +228,8 @@ def sheet_rows(path: str, sheet: str | None, max_rows: int, value) -> Iterator:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl warns about styles/extensions it skips: not the user's concern
         try:
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            with contextlib.redirect_stdout(io.StringIO()):  # openpyxl prints about bad style indexes
+                wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except NtmInputError:
             raise
         except Exception as e:  # noqa: BLE001 - openpyxl on a hostile package: any failure is the file's error
