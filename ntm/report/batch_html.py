@@ -107,9 +107,10 @@ def highest_by_district(data: dict) -> list[tuple[str, dict[str, int]]]:
 
 
 def input_text(x, lang: str = "vi") -> str:
-    """The batch's input: a path, or {path, kind, rows}."""
+    """The batch's input: a path, or {path, kind, rows[, sheet]} (the workbook sheet that was read)."""
     if isinstance(x, dict):
-        extra = ", ".join(f"{INPUT_WORDS[k][lang == 'en']} {x[k]}" for k in ("kind", "rows") if x.get(k) is not None)
+        extra = ", ".join(f"{INPUT_WORDS[k][lang == 'en']} {x[k]}" for k in ("kind", "rows", "sheet")
+                          if x.get(k) is not None)
         return f"{x.get('path', '')}" + (f" ({extra})" if extra else "")
     return "—" if x is None else str(x)
 

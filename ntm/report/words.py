@@ -202,7 +202,7 @@ HTML_WORDS = {
     "unmet": ("Chưa đạt", "Not met"),
 }
 
-BATCH_INPUT_WORDS = {"kind": ("loại", "kind"), "rows": ("số dòng", "rows")}
+BATCH_INPUT_WORDS = {"kind": ("loại", "kind"), "rows": ("số dòng", "rows"), "sheet": ("trang tính", "sheet")}
 
 BATCH_REPORT_WORDS = {
     "batch_title": ("Tổng hợp đánh giá nông thôn mới", "New Rural Development assessment summary"),
