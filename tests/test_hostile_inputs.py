@@ -509,3 +509,22 @@ def test_table_rows_for_plan_and_whatif_never_name_files_after_raw_codes(tmp_pat
         names = sorted(os.listdir(folder))
         assert len(names) == 3 and all(len(n) < 60 and "/" not in n and not n.startswith(".") for n in names)
         assert sorted(paths.names.values()) == [f"{p}:2", f"{p}:3", f"{p}:4"]
+
+
+def test_shared_string_table_is_capped(tmp_path, table, monkeypatch):
+    import ntm.batch.xlsx as x
+
+    p = book(tmp_path / "strings.xlsx", table)
+    if "xl/sharedStrings.xml" not in zipfile.ZipFile(p).namelist():
+        pytest.skip("this openpyxl writes inline strings")  # pragma: no cover - openpyxl always writes the table
+    monkeypatch.setattr(x, "MAX_SHARED_STRINGS", 1000)
+    assert "text table" in refused(p)
+
+
+def test_csv_over_the_row_limit_is_refused_once_known(tmp_path, table, monkeypatch):
+    import ntm.batch.inputs as inputs
+
+    p = tmp_path / "many.csv"
+    p.write_text(mk.to_csv([table[0]] + [table[1]] * 50), encoding="utf-8")
+    monkeypatch.setattr(inputs, "MAX_ROWS", 20)
+    assert "more than 20 rows" in refused(p)

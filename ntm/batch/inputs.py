@@ -148,9 +148,12 @@ def read_input(path: str, catalogue: dict, *, sheet: str | None = None) -> Batch
     it = rows()
     header = next(it)
     columns = map_headers(header, catalogue, path)
-    count = sum(1 for _ in it)
-    if count > MAX_ROWS:
-        raise NtmInputError.single(f"{count} rows; the limit is {MAX_ROWS}", file=path)
+    count = 0
+    for _ in it:  # stop counting at the limit: a million-row file is refused as soon as it is known to be one
+        count += 1
+        if count > MAX_ROWS:
+            raise NtmInputError.single(f"more than {MAX_ROWS} rows; the limit is {MAX_ROWS}", file=display_path(path),
+                                       hint="split the table into several files")
     colmap = column_map(columns)
     return BatchInput(display_path(path), kind, count, _row_items(rows(), columns, catalogue, colmap,
                                                                  cells=kind == "xlsx"), colmap,

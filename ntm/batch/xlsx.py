@@ -26,6 +26,7 @@ from ntm.errors import NtmInputError, did_you_mean
 MAX_UNCOMPRESSED = 200 * 2**20  # bytes, the whole package unpacked
 MAX_RATIO = 100  # a member this many times larger unpacked than packed ...
 RATIO_MIN_SIZE = 4 * 2**20  # ... and larger than this is refused as a zip bomb
+MAX_SHARED_STRINGS = 50 * 2**20  # bytes: openpyxl holds the shared-string table in memory
 MAX_MEMBERS = 10_000
 MAX_MERGES = 100_000
 MAX_COLUMNS = 16_384  # Excel's own limit (XFD)
@@ -88,6 +89,9 @@ def check_package(path: str) -> None:
             if i.file_size > RATIO_MIN_SIZE and i.file_size > MAX_RATIO * max(i.compress_size, 1):
                 raise _refuse(path, f"part {i.filename} unpacks from {i.compress_size} to {i.file_size} bytes "
                               f"(more than {MAX_RATIO}×): refused as a possible zip bomb")
+            if i.filename.lower() == "xl/sharedstrings.xml" and i.file_size > MAX_SHARED_STRINGS:
+                raise _refuse(path, f"the workbook's text table unpacks to {i.file_size} bytes; the limit is "
+                              f"{MAX_SHARED_STRINGS // 2**20} MB (it is held in memory whole)")
         if total > MAX_UNCOMPRESSED:
             raise _refuse(path, f"the workbook unpacks to {total} bytes; the limit is {MAX_UNCOMPRESSED} "
                           f"({MAX_UNCOMPRESSED // 2**20} MB)", "split the table into several workbooks")
