@@ -527,3 +527,25 @@ def test_csv_over_the_row_limit_is_refused_once_known(tmp_path, table, monkeypat
     p.write_text(mk.to_csv([table[0]] + [table[1]] * 50), encoding="utf-8")
     monkeypatch.setattr(inputs, "MAX_ROWS", 20)
     assert "more than 20 rows" in refused(p)
+
+
+def test_formula_with_a_saved_empty_text_result_is_an_empty_cell(tmp_path, table):
+    col = _income_col(table)
+    p = book(tmp_path / "empty.xlsx", table)
+    letter = openpyxl.utils.get_column_letter(col)
+    # what Excel saves for =IF(…;"";…): a text result that is empty — the fact is simply not given
+    edit(p, {SHEET: lambda b: re.sub(rf'<c r="{letter}2"[^>]*>.*?</c>'.encode(),
+                                     f'<c r="{letter}2" t="str"><f>IF(1,"",2)</f><v></v></c>'.encode(), b, count=1)})
+    doc = batch(p)
+    u = next(u for u in doc["units"] if u["code"] == "99101")
+    assert u["criteria"]["standard"]["undecided"] == ["10"]
+
+
+def test_overlapping_merges_over_a_sheet_are_bounded(tmp_path, table, monkeypatch):
+    import ntm.batch.xlsx as x
+
+    merges = "".join(f'<mergeCell ref="A{k}:F13"/>' for k in range(2, 12))
+    p = book(tmp_path / "over.xlsx", table)
+    edit(p, {SHEET: lambda b: b.replace(b"</sheetData>", f"</sheetData><mergeCells>{merges}</mergeCells>".encode())})
+    monkeypatch.setattr(x, "MAX_MERGED_CELLS", 100)
+    assert "merged ranges cover more than 100 cells" in refused(p)

@@ -29,6 +29,7 @@ RATIO_MIN_SIZE = 4 * 2**20  # ... and larger than this is refused as a zip bomb
 MAX_SHARED_STRINGS = 50 * 2**20  # bytes: openpyxl holds the shared-string table in memory
 MAX_MEMBERS = 10_000
 MAX_MERGES = 100_000
+MAX_MERGED_CELLS = 5_000_000  # cells filled from merged ranges, over the whole sheet
 MAX_COLUMNS = 16_384  # Excel's own limit (XFD)
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -205,7 +206,9 @@ def _parser_class():
             cell = super().parse_cell(element)
             if cell["value"] is None:
                 f = element.find(FORMULA_TAG)
-                if f is not None:
+                # a saved empty text result is <c t="str"><f>…</f><v></v></c>; an empty or absent <v> on any other
+                # type is no result at all (openpyxl and other programs write formulas that way)
+                if f is not None and element.get("t") not in ("str", "inlineStr"):
                     cell["value"] = _Formula("=" + (f.text or ""))
             return cell
 
@@ -243,11 +246,11 @@ def sheet_rows(path: str, sheet: str | None, max_rows: int, value) -> Iterator:
             ws = pick_sheet(wb, path, sheet)
             title = ws.title
             merges = scan_sheet(path, wb._archive, ws._worksheet_path, max_rows)
-            starts: dict[int, list] = {}
-            for m in merges:
-                starts.setdefault(m[0], []).append(m)
+            merges.sort()
+            nxt = 0  # merges[nxt:] start below the current row
             active: list = []
             top: dict = {}
+            filled = 0
             yield title
             Parser = _parser_class()
             src = wb._archive.open(ws._worksheet_path)
@@ -283,22 +286,27 @@ def sheet_rows(path: str, sheet: str | None, max_rows: int, value) -> Iterator:
                 except Exception as e:  # noqa: BLE001 - the sheet's XML is parsed as it is read
                     raise _refuse(path, f"not a readable XLSX workbook ({type(e).__name__}: {str(e)[:200]})") \
                         from None
-                active = [m for m in active if m[2] >= rownum]
-                for r0 in [r0 for r0 in starts if r0 <= rownum]:
-                    active.extend(m for m in starts.pop(r0) if m[2] >= rownum)
+                active = [m for m in active if m[2] >= rownum and m[1] <= width]
+                while nxt < len(merges) and merges[nxt][0] <= rownum:
+                    if merges[nxt][2] >= rownum and merges[nxt][1] <= width:
+                        active.append(merges[nxt])
+                    nxt += 1
                 for m in active:
                     r1, c1, r2, c2 = m
                     if rownum == r1:
                         top[m] = row[c1 - 1] if c1 - 1 < len(row) else ""
                     fill = top.get(m, "")
                     hi = min(c2, width)
+                    filled += hi - c1 + 1
+                    if filled > MAX_MERGED_CELLS:  # overlapping ranges over a whole sheet: bounded work
+                        raise _refuse(path, f"the merged ranges cover more than {MAX_MERGED_CELLS} cells")
                     if len(row) < hi:
                         row.extend([""] * (hi - len(row)))
                     for k in range(c1 - 1, hi):
                         row[k] = fill
                 if first:
                     first = False
-                    if rownum != 1:
+                    if rownum != 1 or not any(str(c).strip() for c in row):
                         raise NtmInputError.single("the first row must hold the column headers", file=path, line=1)
                     width = len(row)
                     yield row
