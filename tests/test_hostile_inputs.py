@@ -549,3 +549,9 @@ def test_overlapping_merges_over_a_sheet_are_bounded(tmp_path, table, monkeypatc
     edit(p, {SHEET: lambda b: b.replace(b"</sheetData>", f"</sheetData><mergeCells>{merges}</mergeCells>".encode())})
     monkeypatch.setattr(x, "MAX_MERGED_CELLS", 100)
     assert "merged ranges cover more than 100 cells" in refused(p)
+
+
+@pytest.mark.parametrize("name", ["p.xlsx", "p.csv"])
+def test_a_fifo_given_as_the_table_is_refused_not_waited_on(tmp_path, name):
+    os.mkfifo(tmp_path / name)
+    assert "not a regular file" in refused(tmp_path / name)

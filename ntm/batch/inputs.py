@@ -126,7 +126,12 @@ def read_input(path: str, catalogue: dict, *, sheet: str | None = None) -> Batch
             raise NtmInputError.single("--sheet only applies to an XLSX workbook", field="--sheet")
         return _folder(path)
     if not os.path.exists(path):
-        raise NtmInputError.single("no such file or folder", file=path)
+        raise NtmInputError.single("no such file or folder", file=display_path(path))
+    import stat
+
+    if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or a device would block or never end
+        raise NtmInputError.single("not a regular file (a FIFO, a device…)", file=display_path(path),
+                                   expected="a folder of dossiers, a .csv file or a .xlsx workbook")
     low = path.lower()
     title: list = []  # the sheet read (XLSX)
     if low.endswith(".csv"):
