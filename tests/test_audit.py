@@ -338,8 +338,8 @@ def test_signed_record_verifies_and_tampered_signature_fails(good, tmp_path):
     assert signed["record_sha256"] == good["record_sha256"]  # the signature sits outside the hashed body
     v = V.verify(signed, trusted=keys.load_public(k1 + ".pub"))
     assert v.status == "REPRODUCED" and any("Hội đồng thẩm định tỉnh Minh Họa" in n for n in v.notes)
-    assert V.verify(signed, trusted=keys.load_public(k2 + ".pub")).status == "TAMPERED"  # another council's key
-    assert V.verify(good, trusted=keys.load_public(k1 + ".pub")).status == "TAMPERED"  # unsigned
+    assert V.verify(signed, trusted=keys.load_public(k2 + ".pub")).status == "UNTRUSTED"  # another council's key
+    assert V.verify(good, trusted=keys.load_public(k1 + ".pub")).status == "UNSIGNED"  # unsigned
     other = keys.sign(good, k2)
     for forged in ({**signed["signature"], "value": other["signature"]["value"]},
                    {**signed["signature"], "signer": "Hội đồng khác"},

@@ -161,7 +161,7 @@ def register_show(
     if record_only:
         typer.echo(e["record"], nl=False)
         return
-    rec = json.loads(e["record"])
+    rec = _stored(e, _db(db))
     summary = rec["outcome"]["summary"]
     names = {t["id"]: (t.get("label") or {}).get(lang.value, t["id"]) for t in rec["outcome"]["tiers"]}
     for k in ("seq", "decision_id", "unit_code", "unit_name", "level", "year", "ruleset", "highest_tier",
@@ -182,6 +182,19 @@ def register_show(
     sig = rec.get("signature")
     if sig:
         typer.echo(f"{_t('signature', lang)}: {sig.get('signer') or ''} {_t('key', lang)} {sig.get('key_id')}")
+
+
+def _stored(entry: dict, db: str) -> dict:
+    """The entry's record, checked like any record file: a damaged entry is a clear error, never a crash."""
+    from ntm.audit import record
+    from ntm.errors import NtmInputError
+
+    try:
+        return record.parse(entry["record"])
+    except NtmInputError as e:
+        raise NtmInputError.single(f"register entry seq {entry['seq']} holds a damaged record: "
+                                   f"{e.problems[0].render()}", file=db,
+                                   hint="run `ntm register verify` to see what changed") from None
 
 
 @register_app.command("verify")

@@ -1,0 +1,206 @@
+"""Tampering and trust (#16, #15): what an attacker with a record, a register, a cache or a dossier can do."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from ntm.audit import keys, record, register
+from ntm.audit import verify as V
+from ntm.audit.canonical import digest
+from ntm.engine.evaluate import evaluate, gather
+from ntm.errors import NtmInputError
+
+ROOT = Path(__file__).resolve().parent.parent
+EX = ROOT / "examples"
+OVERLAY = str(EX / "overlays" / "tinh-minh-hoa.yaml")
+GOOD = str(EX / "xa-dat-chuan.yaml")
+DISTRICT = str(EX / "huyen-vi-du.yaml")
+
+
+def cli(*args):
+    from typer.testing import CliRunner
+
+    from ntm.cli import app
+
+    return CliRunner().invoke(app, list(args), catch_exceptions=True)
+
+
+def run_main(*args) -> int:
+    """The real entry point, in process (errors -> exit 2, internal errors -> exit 3)."""
+    import sys
+
+    from ntm.cli import main
+
+    old = sys.argv
+    sys.argv = ["ntm", *args]
+    try:
+        main()
+    except SystemExit as e:
+        return int(e.code or 0)
+    finally:
+        sys.argv = old
+    return 0
+
+
+def make(dossier: str, overlay: str | None = OVERLAY) -> dict:
+    inputs = gather(dossier, None, overlay)
+    return record.build(inputs, evaluate(inputs, trace=True))
+
+
+def reseal(rec: dict) -> dict:
+    """A careful forger: recompute every hash after editing."""
+    rec = json.loads(json.dumps(rec))
+    rec.pop("signature", None)
+    inp = rec["inputs"]
+    inp["dossier_sha256"] = digest(inp["dossier"])
+    for c in inp["communes"].values():
+        c["sha256"] = digest(c["dossier"])
+    rec["decision_id"] = record.decision_id(inp)
+    rec["outcome_sha256"] = digest(rec["outcome"])
+    rec["record_sha256"] = record.body_sha256(rec)
+    return rec
+
+
+@pytest.fixture(scope="module")
+def good() -> dict:
+    return make(GOOD)
+
+
+@pytest.fixture(scope="module")
+def district() -> dict:
+    return make(DISTRICT)
+
+
+# ---------------------------------------------------------------- 1. the headline is bound to the content
+
+
+def _false_headline(rec: dict, both: bool) -> dict:
+    forged = json.loads(json.dumps(rec))
+    for table in ([forged, forged["outcome"]] if both else [forged]):
+        table["unit"]["code"] = "12345"
+        table["unit"]["name"] = "Xã Khác"
+        table["assessment_year"] = 2019
+        table["assessment_date"] = "2019-06-01"
+    return reseal(forged)
+
+
+@pytest.mark.parametrize("both", [False, True], ids=["headline-only", "headline-and-outcome"])
+def test_resealed_record_claiming_another_unit_and_year_is_not_reproduced(good, both, tmp_path):
+    forged = _false_headline(good, both)
+    assert record.tampering(good) == []
+    v = V.verify(forged)
+    assert v.status == "TAMPERED", v
+    assert any("unit.code says '12345', but the embedded dossier says '99001'" in p for p in v.problems)
+    assert any("assessment_year says 2019" in p for p in v.problems)
+    db = str(tmp_path / "reg.sqlite")
+    with pytest.raises(NtmInputError, match="headline does not match"):
+        register.add(db, record.to_text(forged))
+    assert not os.path.exists(db) or register.rows(db) == []  # never indexed under the false unit
+
+
+def test_register_verify_names_a_stored_record_with_a_false_headline(good, tmp_path):
+    db = str(tmp_path / "reg.sqlite")
+    register.add(db, record.to_text(good))
+    forged = record.to_text(_false_headline(good, True))
+    row = register.get(db, "1")
+    row.update(record=forged, unit_code="12345", unit_name="Xã Khác", year=2019,
+               record_sha256=json.loads(forged)["record_sha256"], decision_id=json.loads(forged)["decision_id"])
+    row["entry_hash"] = register.entry_hash(row["prev_hash"], row)
+    c = sqlite3.connect(db, isolation_level=None)
+    c.execute("DROP TRIGGER entries_no_update")
+    c.execute("UPDATE entries SET record=?, unit_code=?, unit_name=?, year=?, record_sha256=?, decision_id=?, "
+              "entry_hash=? WHERE seq=1", (row["record"], row["unit_code"], row["unit_name"], row["year"],
+                                           row["record_sha256"], row["decision_id"], row["entry_hash"]))
+    c.execute("UPDATE anchor SET head=?", (row["entry_hash"],))
+    c.close()
+    problems = register.verify(db).problems
+    assert any("headline does not match" in p for p in problems), problems
+
+
+def test_headline_mismatch_is_worded_in_vietnamese(good, tmp_path):
+    f = tmp_path / "forged.json"
+    f.write_text(record.to_text(_false_headline(good, False)), encoding="utf-8")
+    r = cli("verify", str(f))
+    assert r.exit_code == 2 and "BỊ SỬA" in r.output and "hồ sơ đánh giá đi kèm ghi '99001'" in r.output, r.output
+
+
+# ---------------------------------------------------------------- 6. forged records and corrupt entries: exit 2
+
+
+def test_forged_record_with_an_empty_commune_key_is_a_clear_error(district, tmp_path):
+    forged = json.loads(json.dumps(district))
+    comm = forged["inputs"]["communes"]
+    first = sorted(comm)[0]
+    comm[""] = comm.pop(first)
+    f = tmp_path / "forged.json"
+    f.write_text(record.to_text(reseal(forged)), encoding="utf-8")
+    assert run_main("verify", str(f)) == 2
+    with pytest.raises(NtmInputError, match="names no file"):
+        record.unpack(reseal(forged), str(tmp_path / "work"))
+
+
+def test_register_show_on_a_corrupt_entry_is_a_clear_error(good, tmp_path, capsys):
+    db = str(tmp_path / "reg.sqlite")
+    register.add(db, record.to_text(good))
+    c = sqlite3.connect(db, isolation_level=None)
+    c.execute("DROP TRIGGER entries_no_update")
+    c.execute("UPDATE entries SET record='{\"outcome\": 7' WHERE seq=1")
+    c.close()
+    assert run_main("register", "show", "1", "--db", db) == 2
+    err = capsys.readouterr().err
+    assert "seq 1" in err or "entry 1" in err, err
+    c = sqlite3.connect(db, isolation_level=None)
+    c.execute("UPDATE entries SET record='{\"outcome\": {\"summary\": 3}}' WHERE seq=1")
+    c.close()
+    assert run_main("register", "show", "1", "--db", db) == 2
+
+
+# ---------------------------------------------------------------- 7. trust is not integrity
+
+
+@pytest.mark.parametrize("lang,untrusted,unsigned", [
+    ("en", "signed by an untrusted key", "NOT SIGNED"),
+    ("vi", "ký bởi khoá không được tin cậy", "CHƯA KÝ"),
+])
+def test_untrusted_or_missing_signature_is_reported_as_such_never_as_tampered(good, tmp_path, lang, untrusted,
+                                                                             unsigned):
+    mine, theirs = str(tmp_path / "council.key"), str(tmp_path / "forger.key")
+    keys.generate(mine)
+    keys.generate(theirs)
+    by_forger = tmp_path / "forger.json"
+    by_forger.write_text(record.to_text(keys.sign(reseal(good), theirs, "Tự xưng")), encoding="utf-8")
+    plain = tmp_path / "plain.json"
+    plain.write_text(record.to_text(good), encoding="utf-8")
+    r = cli("verify", str(by_forger), "--trusted-key", mine + ".pub", "--lang", lang)
+    assert r.exit_code == 2 and untrusted in r.output and "TAMPERED" not in r.output and "BỊ SỬA" not in r.output, \
+        r.output
+    r = cli("verify", str(plain), "--trusted-key", mine + ".pub", "--lang", lang)
+    assert r.exit_code == 2 and unsigned in r.output and "TAMPERED" not in r.output and "BỊ SỬA" not in r.output, \
+        r.output
+    # genuinely altered content signed by the trusted key stays TAMPERED
+    signed = keys.sign(good, mine, "Hội đồng")
+    altered = json.loads(json.dumps(signed))
+    altered["outcome"]["summary"]["highest_tier"] = "model"
+    f = tmp_path / "altered.json"
+    f.write_text(record.to_text(altered), encoding="utf-8")
+    r = cli("verify", str(f), "--trusted-key", mine + ".pub", "--lang", lang)
+    assert r.exit_code == 2 and ("TAMPERED" if lang == "en" else "BỊ SỬA") in r.output, r.output
+    # re-sealed after signing (hashes recomputed, old signature kept): the signature no longer matches
+    resealed = {**reseal({**signed, "assessment_year": signed["assessment_year"]}), "signature": signed["signature"]}
+    resealed["outcome"] = {**resealed["outcome"]}
+    edited = json.loads(json.dumps(resealed))
+    edited["inputs"]["dossier"]["facts"]["plan_management_rules"] = False
+    edited = {**reseal(edited), "signature": signed["signature"]}
+    assert V.verify(edited, trusted=keys.load_public(mine + ".pub")).status == "TAMPERED"
+
+
+def test_signed_record_without_a_trusted_key_says_the_key_was_not_checked(good, tmp_path):
+    k = str(tmp_path / "k.key")
+    keys.generate(k)
+    v = V.verify(keys.sign(good, k, "Ai đó"))
+    assert v.status == "REPRODUCED" and any("not checked" in n for n in v.notes)
