@@ -204,3 +204,97 @@ def test_signed_record_without_a_trusted_key_says_the_key_was_not_checked(good, 
     keys.generate(k)
     v = V.verify(keys.sign(good, k, "Ai đó"))
     assert v.status == "REPRODUCED" and any("not checked" in n for n in v.notes)
+
+
+# ---------------------------------------------------------------- 3. the register: WAL, read-only readers
+
+
+def _journal(db: str) -> str:
+    c = sqlite3.connect(db)
+    try:
+        return c.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        c.close()
+
+
+def test_losing_the_wal_file_loses_no_acknowledged_entry(good, tmp_path):
+    db = str(tmp_path / "reg.sqlite")
+    other = make(GOOD, None)
+    # a reader holds the file open, as a long `register list` or a web page would: without a checkpoint on add,
+    # the acknowledged entries would sit in the -wal file only
+    register.add(db, record.to_text(make(DISTRICT)))
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("SELECT count(*) FROM entries").fetchall()  # idle, but the file stays open
+    register.add(db, record.to_text(good))
+    register.add(db, record.to_text(other))
+    assert os.path.getsize(db + "-wal") == 0 if os.path.exists(db + "-wal") else True
+    snapshot = tmp_path / "copy.sqlite"
+    snapshot.write_bytes(Path(db).read_bytes())  # the main file alone, as a backup without its -wal would be
+    holder.close()
+    check = register.verify(str(snapshot))
+    assert check.ok and check.count == 3, check.problems
+
+
+def test_damaged_wal_file_after_adds_changes_nothing(good, tmp_path):
+    db = str(tmp_path / "reg.sqlite")
+    register.add(db, record.to_text(make(DISTRICT)))
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("SELECT count(*) FROM entries").fetchall()
+    register.add(db, record.to_text(good))
+    head = register.verify(db).head
+    snapshot = tmp_path / "copy.sqlite"
+    snapshot.write_bytes(Path(db).read_bytes())
+    holder.close()
+    Path(str(snapshot) + "-wal").write_bytes(os.urandom(8192))  # a damaged -wal next to it
+    check = register.verify(str(snapshot), expect_head=head)
+    assert check.ok and check.count == 2 and check.head == head, check.problems
+
+
+def test_reading_commands_never_write(good, tmp_path):
+    db = tmp_path / "reg.sqlite"
+    register.add(str(db), record.to_text(good))
+    c = sqlite3.connect(db, isolation_level=None)
+    c.execute("PRAGMA journal_mode=DELETE")  # a register kept in rollback-journal mode (or copied by a tool)
+    c.close()
+    before = db.read_bytes()
+    for args in (["register", "verify"], ["register", "list"], ["register", "show", "1"]):
+        r = cli(*args, "--db", str(db))
+        assert r.exit_code == 0, (args, r.output, r.exception)
+    assert db.read_bytes() == before and _journal(str(db)) == "delete"
+    assert not os.path.exists(str(db) + "-wal")
+    empty = tmp_path / "empty.sqlite"
+    empty.write_bytes(b"")
+    assert run_main("register", "verify", "--db", str(empty)) == 2
+    assert empty.read_bytes() == b""  # not turned into a database
+    missing = tmp_path / "missing.sqlite"
+    assert run_main("register", "list", "--db", str(missing)) == 2 and not missing.exists()
+
+
+def test_a_register_on_read_only_media_can_be_verified(good, tmp_path):
+    import shutil
+    import subprocess
+
+    d = tmp_path / "media"
+    d.mkdir()
+    db = d / "reg.sqlite"
+    register.add(str(db), record.to_text(good))
+    for extra in ("-wal", "-shm"):
+        if os.path.exists(str(db) + extra):
+            os.unlink(str(db) + extra)
+    os.chmod(db, 0o444)
+    os.chmod(d, 0o555)
+    locked = False
+    if os.geteuid() == 0:  # root ignores permissions: make the folder immutable if the file system allows it
+        locked = shutil.which("chattr") is not None and subprocess.run(
+            ["chattr", "+i", str(d)], capture_output=True).returncode == 0
+        if not locked:
+            os.chmod(d, 0o755)
+            pytest.skip("running as root without chattr: cannot make a read-only folder here")
+    try:
+        check = register.verify(str(db))
+        assert check.ok and check.count == 1, check.problems
+        assert [r["seq"] for r in register.rows(str(db))] == [1]
+    finally:
+        if locked:
+            subprocess.run(["chattr", "-i", str(d)], check=False)
+        os.chmod(d, 0o755)

@@ -201,7 +201,9 @@ def _stored(entry: dict, db: str) -> dict:
 def register_verify(
     db: str | None = typer.Option(None, "--db", help="Register file."),
     expect_head: str | None = typer.Option(None, "--expect-head", help="A head hash published earlier: "
-                                              "it must still be in the chain."),
+                                              "it must still be in the chain. Without it, a register cut back "
+                                              "to an earlier state (entries and anchor both removed) or rebuilt "
+                                              "as a whole new chain still looks intact."),
     lang: Lang = typer.Option(Lang.vi, "--lang", help="Report language."),
 ) -> None:
     """Walk the hash chain; exit 0 intact, 2 if any entry was edited, deleted, inserted or reordered."""
