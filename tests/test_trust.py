@@ -298,3 +298,48 @@ def test_a_register_on_read_only_media_can_be_verified(good, tmp_path):
         if locked:
             subprocess.run(["chattr", "-i", str(d)], check=False)
         os.chmod(d, 0o755)
+
+
+# ---------------------------------------------------------------- 2. the validated-ruleset cache
+
+
+def _poisoned(payload: str) -> str:
+    """The genuine ruleset with every '>=' turned into '<=': a cache entry that flips decisions."""
+    flipped = payload.replace('"op":">="', '"op":"<="')
+    assert flipped != payload
+    return flipped
+
+
+def test_poisoned_ruleset_cache_changes_no_decision(tmp_path, monkeypatch):
+    from ntm.criteria import loader
+
+    monkeypatch.setenv("NTM_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    loader._load_cached.cache_clear()
+    genuine = evaluate(gather(GOOD, None, OVERLAY)).model_dump(mode="json")
+    path = loader.shipped_paths()["vn-2021-2025"]
+    lr = loader.load_ruleset_file(path)
+    entry = Path(loader._cache_path(lr.sha256))
+    assert entry.exists()
+    payload = lr.ruleset.model_dump_json(by_alias=True, exclude_unset=True)
+    entry.write_text(_poisoned(payload), encoding="utf-8")  # bare JSON under the genuine hash
+    loader._load_cached.cache_clear()
+    assert evaluate(gather(GOOD, None, OVERLAY)).model_dump(mode="json") == genuine
+    key = loader._cache_key()
+    attacks = [
+        "0" * 64 + "\n" + _poisoned(payload),  # a made-up MAC
+        loader._mac(os.urandom(32), lr.sha256, _poisoned(payload)) + "\n" + _poisoned(payload),  # another key
+        loader._mac(key, "f" * 64, _poisoned(payload)) + "\n" + _poisoned(payload),  # our entry for other source
+    ]
+    for text in attacks:
+        entry.write_text(text, encoding="utf-8")
+        loader._load_cached.cache_clear()
+        again = evaluate(gather(GOOD, None, OVERLAY)).model_dump(mode="json")
+        assert again == genuine
+    # a cache folder anyone may write, a key anyone may read: no cache at all (still correct)
+    os.chmod(loader._key_path(), 0o644)
+    assert loader._cache_key() is None
+    entry.write_text(loader._mac(key, lr.sha256, _poisoned(payload)) + "\n" + _poisoned(payload), encoding="utf-8")
+    loader._load_cached.cache_clear()
+    assert evaluate(gather(GOOD, None, OVERLAY)).model_dump(mode="json") == genuine
+    loader._load_cached.cache_clear()
