@@ -343,3 +343,52 @@ def test_poisoned_ruleset_cache_changes_no_decision(tmp_path, monkeypatch):
     loader._load_cached.cache_clear()
     assert evaluate(gather(GOOD, None, OVERLAY)).model_dump(mode="json") == genuine
     loader._load_cached.cache_clear()
+
+
+# ---------------------------------------------------------------- 4. files a dossier or a record names
+
+
+def _district_naming(tmp_path: Path, ref: str) -> Path:
+    d = tmp_path / "huyen"
+    d.mkdir(exist_ok=True)
+    for name in ("xa-dat-chuan.yaml", "xa-thieu-hai-tieu-chi.yaml", "xa-kieu-mau.yaml"):
+        (d / name).write_bytes((EX / name).read_bytes())
+    text = Path(DISTRICT).read_text(encoding="utf-8").replace("dossier: xa-kieu-mau.yaml", f"dossier: '{ref}'")
+    f = d / "huyen.yaml"
+    f.write_text(text, encoding="utf-8")
+    return f
+
+
+@pytest.mark.parametrize("ref", ["../../../../../../etc/passwd", "/etc/passwd", "/proc/self/environ", "/dev/stdin",
+                                 "link/passwd"])
+def test_district_dossier_cannot_name_files_outside_its_folder(tmp_path, ref, capsys):
+    f = _district_naming(tmp_path, ref)
+    (f.parent / "link").symlink_to("/etc")
+    assert run_main("evaluate", str(f), "--overlay", OVERLAY) == 2
+    err = capsys.readouterr().err
+    assert "huyen.yaml" in err and "communes[2].dossier" in err and "--allow-outside-paths" in err, err
+    assert "root:" not in err  # nothing of /etc/passwd is echoed
+
+
+def test_outside_paths_are_allowed_only_when_asked(tmp_path, capsys):
+    (tmp_path / "xa").mkdir()
+    (tmp_path / "xa" / "xa-kieu-mau.yaml").write_bytes((EX / "xa-kieu-mau.yaml").read_bytes())
+    f = _district_naming(tmp_path, "../xa/xa-kieu-mau.yaml")
+    assert run_main("evaluate", str(f), "--overlay", OVERLAY, "-f", "json") == 2
+    capsys.readouterr()
+    assert run_main("evaluate", str(f), "--overlay", OVERLAY, "-f", "json", "--allow-outside-paths") == 0
+    assert json.loads(capsys.readouterr().out)["unit"]["code"] == "990"
+    assert run_main("evaluate", DISTRICT, "--overlay", OVERLAY, "-f", "json") == 0  # the shipped example is fine
+
+
+@pytest.mark.parametrize("ref", ["/etc/passwd", "/dev/stdin", "../../../../../../../../etc/passwd"])
+def test_verify_reads_only_what_a_forged_record_embeds(district, ref, tmp_path, capsys):
+    forged = json.loads(json.dumps(district))
+    for c in forged["inputs"]["dossier"]["communes"]:
+        if c.get("dossier") == "xa-kieu-mau.yaml":
+            c["dossier"] = ref
+    f = tmp_path / "forged.json"
+    f.write_text(record.to_text(reseal(forged)), encoding="utf-8")
+    assert run_main("verify", str(f), "--lang", "en") == 2
+    out = capsys.readouterr()
+    assert "root:" not in out.out + out.err and "outside" in out.err + out.out, out

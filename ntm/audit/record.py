@@ -338,5 +338,7 @@ def reevaluate(rec: dict, workdir: str, ruleset_path: str | None = None) -> tupl
     dossier, overlay = unpack(rec, workdir)
     inp = rec["inputs"]
     as_of = dt.date.fromisoformat(inp["as_of"]) if inp.get("as_of") else None
-    inputs = gather(dossier, rpath, overlay, as_of, audit_past=inp.get("audit_past") is True)
+    # only what the record embeds is read: member paths may not leave the re-created tree (no /dev/stdin, no
+    # absolute path, no '..' out of workdir), whatever the embedded dossier names
+    inputs = gather(dossier, rpath, overlay, as_of, audit_past=inp.get("audit_past") is True, confine=workdir)
     return evaluate(inputs, trace=True, tier=inp.get("tier"), as_of=as_of), notes
