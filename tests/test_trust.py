@@ -392,37 +392,3 @@ def test_verify_reads_only_what_a_forged_record_embeds(district, ref, tmp_path, 
     assert run_main("verify", str(f), "--lang", "en") == 2
     out = capsys.readouterr()
     assert "root:" not in out.out + out.err and "outside" in out.err + out.out, out
-
-
-# ---------------------------------------------------------------- 5. formulas, terminal escapes, markdown
-
-
-FORMULA = '=HYPERLINK("http://example.invalid","x")'
-
-
-def _hostile_ruleset(tmp_path: Path) -> Path:
-    src = ROOT / "ntm" / "rulesets" / "vn-2026-2030" / "ruleset.yaml"
-    text = src.read_text(encoding="utf-8")
-    text = text.replace("label: {vi: Xã liền kề đô thị hiện hữu,", f"label: {{vi: '{FORMULA}',", 1)
-    text = text.replace("  vi: Bộ tiêu chí quốc gia về xã nông thôn mới giai đoạn 2026–2030", f"  vi: '{FORMULA}'", 1)
-    assert text.count(FORMULA) == 2
-    p = tmp_path / "ruleset.yaml"
-    p.write_text(text, encoding="utf-8")
-    return p
-
-
-def test_template_writes_no_live_formula_from_ruleset_labels(tmp_path):
-    import csv
-    import io
-    import zipfile
-
-    rs = _hostile_ruleset(tmp_path)
-    x, c = tmp_path / "t.xlsx", tmp_path / "t.csv"
-    assert run_main("template", "-r", str(rs), "-f", "xlsx", "-o", str(x)) == 0
-    assert run_main("template", "-r", str(rs), "-f", "csv", "-o", str(c)) == 0
-    with zipfile.ZipFile(x) as z:
-        sheets = "".join(z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
-        everything = "".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
-    assert "<f>" not in sheets and "HYPERLINK" in everything
-    cells = [v for row in csv.reader(io.StringIO(c.read_text(encoding="utf-8"))) for v in row]
-    assert FORMULA not in cells and "'" + FORMULA in cells

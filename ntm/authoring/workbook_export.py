@@ -662,9 +662,6 @@ def export(ruleset: str | None, out: str, overlay: str | None = None, force: boo
         raise NtmInputError.single("file exists; not overwriting it", file=out, hint="use --force to replace it")
     kind, model, base = load_for_export(ruleset, overlay)
     wb = ruleset_workbook(model) if kind == "ruleset" else overlay_workbook(model, base)
-    from ntm.report.cells import inert_workbook
-
-    inert_workbook(wb)  # every sheet, the guide included: text stays text
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(out)), prefix=".ntm-export-", suffix=".xlsx")
     os.close(fd)
     try:

@@ -64,7 +64,12 @@ def commune_rows(doc: dict, lang: str = "vi") -> list[list]:
     return rows
 
 
-from ntm.report.cells import FORMULA_START, inert as _inert, inert_workbook  # noqa: F401 (FORMULA_START: API)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(c):
+    """Text a spreadsheet would run as a formula (a commune named '=HYPERLINK(…)') is written as text."""
+    return "'" + c if isinstance(c, str) and c.startswith(FORMULA_START) else c
 
 
 def to_csv(doc: dict, lang: str = "vi", bom: bool = True) -> str:
@@ -203,7 +208,11 @@ def to_xlsx(doc: dict, lang: str = "vi") -> bytes:
     wb.properties.modified = fixed
     wb.properties.creator = "ntm-rules"
     buf = io.BytesIO()
-    inert_workbook(wb)  # user text never becomes a formula (openpyxl treats "=…" strings as formulas)
+    for sheet in wb.worksheets:  # user text never becomes a formula (openpyxl treats "=…" strings as formulas)
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
     wb.save(buf)
     return _stable_zip(buf.getvalue(), fixed)
 
