@@ -52,8 +52,8 @@ def cli(*args):
 
 
 def make(dossier: str, overlay: str | None = OVERLAY, *, tier: str | None = None, as_of=None,
-         ruleset: str | None = None) -> dict:
-    inputs = gather(dossier, ruleset, overlay, as_of)
+         ruleset: str | None = None, confine=True) -> dict:
+    inputs = gather(dossier, ruleset, overlay, as_of, confine=confine)
     return record.build(inputs, evaluate(inputs, trace=True, tier=tier, as_of=as_of), tier=tier, as_of=as_of)
 
 
@@ -136,7 +136,9 @@ def test_district_with_commune_dossiers_in_other_folders_round_trips(tmp_path):
         shutil.copy(EX / name, tmp_path / "xa" / name)
         text = text.replace(f"dossier: {name}", f"dossier: ../xa/{name}")
     (tmp_path / "huyen" / "h.yaml").write_text(text, encoding="utf-8")
-    rec = make(str(tmp_path / "huyen" / "h.yaml"))
+    with pytest.raises(NtmInputError, match="allow-outside-paths"):  # outside the district's folder: only if asked
+        make(str(tmp_path / "huyen" / "h.yaml"))
+    rec = make(str(tmp_path / "huyen" / "h.yaml"), confine=False)
     assert sorted(rec["inputs"]["communes"])[0] == "../xa/xa-dat-chuan.yaml"
     assert rec["decision_id"] != make(DISTRICT)["decision_id"]  # the references are part of the dossier
     shutil.rmtree(tmp_path / "xa")  # verify needs nothing but the record
@@ -338,8 +340,8 @@ def test_signed_record_verifies_and_tampered_signature_fails(good, tmp_path):
     assert signed["record_sha256"] == good["record_sha256"]  # the signature sits outside the hashed body
     v = V.verify(signed, trusted=keys.load_public(k1 + ".pub"))
     assert v.status == "REPRODUCED" and any("Hội đồng thẩm định tỉnh Minh Họa" in n for n in v.notes)
-    assert V.verify(signed, trusted=keys.load_public(k2 + ".pub")).status == "TAMPERED"  # another council's key
-    assert V.verify(good, trusted=keys.load_public(k1 + ".pub")).status == "TAMPERED"  # unsigned
+    assert V.verify(signed, trusted=keys.load_public(k2 + ".pub")).status == "UNTRUSTED"  # another council's key
+    assert V.verify(good, trusted=keys.load_public(k1 + ".pub")).status == "UNSIGNED"  # unsigned
     other = keys.sign(good, k2)
     for forged in ({**signed["signature"], "value": other["signature"]["value"]},
                    {**signed["signature"], "signer": "Hội đồng khác"},

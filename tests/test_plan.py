@@ -409,8 +409,8 @@ def test_strict_bounds_use_the_stated_step():
 def test_declared_commune_without_dossier_needs_one(tmp_path):
     district = yaml.safe_load(Path(DISTRICT).read_text(encoding="utf-8"))
     for c in district["communes"]:
-        if "dossier" in c:
-            c["dossier"] = str(EX / c["dossier"])
+        if "dossier" in c:  # beside the district file: a dossier may only name files in its own folder
+            (tmp_path / c["dossier"]).write_bytes((EX / c["dossier"]).read_bytes())
     district["communes"].append({"code": "99007", "name": "Xã Mới (ví dụ)", "status": "none"})
     path = tmp_path / "huyen.yaml"
     path.write_text(yaml.safe_dump(district, allow_unicode=True), encoding="utf-8")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ntm.audit import keys, record, register
+from ntm.audit.canonical import sha256_hex
 from ntm.engine.evaluate import evaluate, gather
 from ntm.errors import NtmInputError
 
@@ -156,3 +157,95 @@ def test_writer_killed_mid_append_leaves_a_valid_chain(tmp_path, variants):
     assert 5 <= check.count < len(files)
     a = register.add(db, Path(files[-1]).read_text(encoding="utf-8"))
     assert a.seq == check.count + 1 and register.verify(db).ok
+
+
+# ---------------------------------------------------------------- writers killed at random (#15, #16)
+
+# a writer that says "ACK <record_sha256>" only after add() returned: that is what "acknowledged" means
+ACKER = r"""
+import hashlib, json, sys
+from ntm.audit import register
+db, batch = sys.argv[1:3]
+for f in json.load(open(batch, encoding="utf-8")):
+    with open(f, encoding="utf-8") as fh:
+        text = fh.read()
+    register.add(db, text, f)
+    print("ACK", hashlib.sha256(text.encode("utf-8")).hexdigest(), flush=True)
+"""
+
+
+def _signed_variants(d: Path, n: int) -> list[str]:
+    inputs = gather(GOOD, None, OVERLAY)
+    base = record.build(inputs, evaluate(inputs, trace=True))
+    key = str(d / "storm.key")
+    keys.generate(key)
+    files = []
+    for i in range(n):
+        f = d / f"s{i:04d}.json"
+        f.write_text(record.to_text(keys.sign(base, key, f"Hội đồng {i:04d}")), encoding="utf-8")
+        files.append(str(f))
+    return files
+
+
+def _kill_storm(tmp_path: Path, writers: int, each: int, seed: int, rounds: int = 6) -> None:
+    """`writers` processes append `each` records apiece; some are SIGKILLed at random moments and restarted on
+    what they had not acknowledged. Nothing acknowledged may be lost, in the file or in its main part alone."""
+    import random
+
+    rnd = random.Random(seed)
+    files = _signed_variants(tmp_path, writers * each)
+    db = str(tmp_path / "storm.sqlite")
+    todo = {w: files[w * each:(w + 1) * each] for w in range(writers)}
+    acked: set[str] = set()
+    sha_of = {f: sha256_hex(Path(f).read_text(encoding="utf-8")) for f in files}
+    kills = 0
+    for round_ in range(rounds):
+        live = {w: fs for w, fs in todo.items() if fs}
+        if not live:
+            break
+        procs = {}
+        for w, fs in live.items():
+            batch = tmp_path / f"storm{w}-{round_}.json"
+            batch.write_text(json.dumps(fs), encoding="utf-8")
+            procs[w] = _spawn(ACKER, db, str(batch))
+        last = round_ == rounds - 1
+        victims = [] if last else [w for w in procs if rnd.random() < 0.5]
+        start = time.time()
+        for w in victims:  # each victim dies after a random moment, most likely mid-append
+            time.sleep(max(0.0, start + rnd.uniform(0.5, 0.5 + each * 0.08) - time.time()))
+            if procs[w].poll() is None:
+                os.kill(procs[w].pid, signal.SIGKILL)
+                kills += 1
+        for w, p in procs.items():
+            out, err = p.communicate(timeout=300)
+            assert p.returncode in (0, -signal.SIGKILL), (seed, err[-2000:])
+            done = {line.split()[1] for line in out.splitlines() if line.startswith("ACK ")}
+            acked |= done
+            todo[w] = [f for f in todo[w] if sha_of[f] not in done]
+    assert not any(todo.values()), (seed, {w: len(fs) for w, fs in todo.items()})
+    assert kills > 0, seed
+    check = register.verify(db)
+    assert check.ok, (seed, check.problems)
+    stored = _stored(db)
+    assert acked <= stored and len(stored) == writers * each, (seed, len(acked - stored))
+    main_only = tmp_path / "main-only.sqlite"  # the main file without its -wal: still everything acknowledged
+    main_only.write_bytes(Path(db).read_bytes())
+    assert acked <= _stored(str(main_only)) and register.verify(str(main_only)).ok
+
+
+def _stored(db: str) -> set[str]:
+    c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return {sha256_hex(t) for (t,) in c.execute("SELECT record FROM entries")}
+    finally:
+        c.close()
+
+
+def test_random_kills_lose_no_acknowledged_entry(tmp_path):
+    _kill_storm(tmp_path, writers=4, each=5, seed=20261202, rounds=2)  # small for CI; 8 x 50 with --runslow
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_kills_lose_no_acknowledged_entry_8x50(tmp_path, seed):
+    _kill_storm(tmp_path, writers=8, each=50, seed=seed)

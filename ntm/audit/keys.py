@@ -117,34 +117,45 @@ def sign(rec: dict, key_path: str, signer: str | None = None) -> dict:
                                  "key_id": kid, "signer": signer, "value": base64.b64encode(value).decode("ascii")}}
 
 
+UNSIGNED = "the record is not signed, but a trusted key was given"
+
+
 def check(rec: dict, trusted: bytes | None = None) -> tuple[str | None, str | None]:
     """(problem, description): problem is None when the signature (if any) is valid and, if a trusted key
     is given, made by that key."""
+    _, problem, who = trust(rec, trusted)
+    return problem, who
+
+
+def trust(rec: dict, trusted: bytes | None = None) -> tuple[str, str | None, str | None]:
+    """(kind, problem, description). kind is "ok", "unsigned" (a trusted key was asked for and there is no
+    signature), "untrusted" (a valid signature by another key) or "invalid" (the signature does not match the
+    record: the record or the signature was altered). Only "invalid" is tampering."""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     sig = rec.get("signature")
     if sig is None:
-        return ("the record is not signed, but a trusted key was given" if trusted else None), None
+        return ("unsigned", UNSIGNED, None) if trusted else ("ok", None, None)
     if not isinstance(sig, dict) or sig.get("algorithm") != ALGORITHM:
-        return "signature block is damaged or uses an unknown algorithm", None
+        return "invalid", "signature block is damaged or uses an unknown algorithm", None
     try:
         raw = base64.b64decode(sig["public_key"], validate=True)
         value = base64.b64decode(sig["value"], validate=True)
         pub = Ed25519PublicKey.from_public_bytes(raw)
     except (KeyError, TypeError, ValueError):
-        return "signature block is damaged (public_key/value are not valid base64 ed25519 data)", None
+        return "invalid", "signature block is damaged (public_key/value are not valid base64 ed25519 data)", None
     kid = key_id(raw)
     if sig.get("key_id") != kid:
-        return f"signature key_id {sig.get('key_id')!r} does not match its public key ({kid})", None
+        return "invalid", f"signature key_id {sig.get('key_id')!r} does not match its public key ({kid})", None
     signer = sig.get("signer")
     if signer is not None and not isinstance(signer, str):
-        return "signature signer must be text", None
+        return "invalid", "signature signer must be text", None
     try:
         pub.verify(value, _message(rec["record_sha256"], kid, signer))
     except InvalidSignature:
-        return "signature is not valid (the record or its signature block was changed after signing)", None
+        return "invalid", "signature is not valid (the record or its signature block was changed after signing)", None
     who = f"signed by {signer + ' ' if signer else ''}(key {kid})"
     if trusted is not None and raw != trusted:
-        return f"{who}, but not by the trusted key (key {key_id(trusted)})", None
-    return None, who
+        return "untrusted", f"{who}, but not by the trusted key (key {key_id(trusted)})", None
+    return "ok", None, who

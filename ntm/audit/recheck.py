@@ -56,7 +56,9 @@ def recheck(rec: dict, dossier: str, *, ruleset: str | None = None, overlay: str
 
     bad = V.integrity(rec, trusted)
     if bad is not None:
-        raise NtmInputError.single("the record is not intact: " + "; ".join(bad.problems), field="RECORD")
+        what = "the record is not intact: " if bad.status == "TAMPERED" else \
+            "the record is not signed by the trusted key: "
+        raise NtmInputError.single(what + "; ".join(bad.problems), field="RECORD")
     notes = []
     with tempfile.TemporaryDirectory(prefix="ntm-recheck-") as work:
         inputs = gather(dossier, ruleset, overlay, as_of)

@@ -224,8 +224,35 @@ def tampering(rec: dict) -> list[str]:
                 found.append("the record's content was edited (record_sha256 does not match)")
             else:
                 found.append("record_sha256 does not match the content")
-    except (AttributeError, KeyError, TypeError, NtmInputError) as e:
+        found.extend(headline_problems(rec))
+    except (AttributeError, KeyError, TypeError, ValueError, NtmInputError) as e:
         found.append(f"the record is damaged ({type(e).__name__}: {e})")
+    return found
+
+
+def headline_problems(rec: dict) -> list[str]:
+    """The headline (unit, year, date) is what readers and the register index by, but only the embedded dossier
+    is what was judged: both copies of the headline (the record's and its outcome's) must say what it says."""
+    d = rec["inputs"]["dossier"]
+    unit, ass = (d.get("unit"), d.get("assessment")) if isinstance(d, dict) else (None, None)
+    if not isinstance(unit, dict) or not isinstance(ass, dict):
+        return ["the embedded dossier has no unit or assessment section"]
+    when = restored(ass.get("date"))
+    date = str(when)[:10] if isinstance(when, dt.date) else None
+    year = ass.get("year") if ass.get("year") is not None else (when.year if isinstance(when, dt.date) else None)
+    truth = {"unit.level": unit.get("level"), "unit.code": unit.get("code"), "unit.name": unit.get("name"),
+             "unit.province": unit.get("province"), "assessment_year": year, "assessment_date": date}
+    out = rec.get("outcome") if isinstance(rec.get("outcome"), dict) else {}
+    found = []
+    for where, table in (("", rec), ("outcome.", out)):
+        u = table.get("unit") if isinstance(table.get("unit"), dict) else {}
+        claimed = {"unit.level": u.get("level"), "unit.code": u.get("code"), "unit.name": u.get("name"),
+                   "unit.province": u.get("province"), "assessment_year": table.get("assessment_year"),
+                   "assessment_date": table.get("assessment_date")}
+        for k, v in truth.items():
+            if claimed[k] != v:
+                found.append(f"{where}{k} says {claimed[k]!r}, but the embedded dossier says {v!r} "
+                             "(the record's headline does not match what was judged)")
     return found
 
 
@@ -239,6 +266,9 @@ def unpack(rec: dict, workdir: str) -> tuple[str, str | None]:
     refs = sorted(inp["communes"])
     depth = 0
     for ref in refs:
+        if not ref.strip() or ref.replace("\\", "/").rstrip("/").split("/")[-1] in ("", ".", ".."):
+            raise NtmInputError.single(f"commune dossier path {ref!r} names no file; cannot re-create it",
+                                       field=f"inputs.communes[{ref}]", expected="a file path such as xa.yaml")
         if os.path.isabs(ref):
             raise NtmInputError.single(f"commune dossier path '{ref}' is absolute; cannot re-create it",
                                        field=f"inputs.communes[{ref}]")
@@ -250,7 +280,7 @@ def unpack(rec: dict, workdir: str) -> tuple[str, str | None]:
     _write_yaml(main, inp["dossier"])
     for ref in refs:
         target = os.path.normpath(os.path.join(base, ref))
-        if not target.startswith(root + os.sep) or target == main:
+        if not target.startswith(root + os.sep) or target == main or os.path.isdir(target):
             raise NtmInputError.single(f"commune dossier path '{ref}' cannot be re-created safely",
                                        field=f"inputs.communes[{ref}]")
         os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -308,5 +338,7 @@ def reevaluate(rec: dict, workdir: str, ruleset_path: str | None = None) -> tupl
     dossier, overlay = unpack(rec, workdir)
     inp = rec["inputs"]
     as_of = dt.date.fromisoformat(inp["as_of"]) if inp.get("as_of") else None
-    inputs = gather(dossier, rpath, overlay, as_of, audit_past=inp.get("audit_past") is True)
+    # only what the record embeds is read: member paths may not leave the re-created tree (no /dev/stdin, no
+    # absolute path, no '..' out of workdir), whatever the embedded dossier names
+    inputs = gather(dossier, rpath, overlay, as_of, audit_past=inp.get("audit_past") is True, confine=workdir)
     return evaluate(inputs, trace=True, tier=inp.get("tier"), as_of=as_of), notes

@@ -4,7 +4,9 @@ Each entry stores the hash of the entry before it, so editing, deleting, inserti
 breaks the chain at a named seq. A one-row anchor (count, head hash) catches a deleted last entry; someone who
 can rewrite the file can also rewrite the anchor, so councils should publish the head hash (`register verify`
 prints it) and later check it with `--expect-head`. Appends are serialised with BEGIN IMMEDIATE in WAL mode:
-parallel processes lose nothing, and a crash mid-write rolls back to the last complete entry.
+parallel processes lose nothing, and a crash mid-write rolls back to the last complete entry. Every add ends
+with a checkpoint, so an acknowledged entry is in the main file: losing or damaging the `-wal` file loses nothing.
+Reading commands open the file read-only: they never change it, never create it, and work on read-only media.
 """
 
 from __future__ import annotations
@@ -48,11 +50,14 @@ def entry_hash(prev_hash: str, fields: dict) -> str:
 
 
 def connect(path: str, create: bool = True) -> sqlite3.Connection:
+    """A writing connection (create=True: WAL, schema made if missing) or a strictly read-only one."""
     if not create and not os.path.exists(path):
         raise NtmInputError.single("no register here", file=path,
                                    hint="add a record first (`ntm register add`), or give --db / $NTM_REGISTER")
     if os.path.isdir(path):
         raise NtmInputError.single("is a folder; give the register's file name", file=path)
+    if not create:
+        return _read_only(path)
     try:
         conn = sqlite3.connect(path, timeout=60, isolation_level=None)
         conn.execute("PRAGMA busy_timeout=60000")
@@ -64,6 +69,45 @@ def connect(path: str, create: bool = True) -> sqlite3.Connection:
         raise NtmInputError.single(f"not a usable register: {e}", file=path,
                                    expected="an SQLite register created by ntm") from None
     return conn
+
+
+def _read_only(path: str) -> sqlite3.Connection:
+    """mode=ro: no journal-mode switch, no schema, no file created. On read-only media a WAL register has no
+    -shm file and cannot make one; nobody can be writing it there, so it is opened as immutable instead."""
+    from urllib.parse import quote
+
+    uri = "file:" + quote(os.path.abspath(path))
+    last = None
+    for query in ("?mode=ro", "?mode=ro&immutable=1"):
+        try:
+            conn = sqlite3.connect(uri + query, uri=True, timeout=60, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout=60000")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.DatabaseError as e:
+            last = e
+            if os.access(os.path.dirname(os.path.abspath(path)) or ".", os.W_OK) and "unable to open" not in str(e):
+                break
+    raise NtmInputError.single(f"not a usable register: {last}", file=path,
+                               expected="an SQLite register created by ntm") from None
+
+
+def checkpoint(conn: sqlite3.Connection, wait: float = 120.0) -> None:
+    """Move every committed entry from the -wal file into the main file. Another writer's checkpoint or a
+    reader of an older snapshot makes it report busy at once: try again until ours completes."""
+    import time
+
+    deadline = time.monotonic() + wait
+    pause = 0.002
+    while True:
+        busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if not busy:
+            return
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError("the register is busy: the entry is committed, but could not be "
+                                           "checkpointed into the main file yet")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _fields(rec: dict, text: str) -> dict:
@@ -115,6 +159,7 @@ def add(path: str, text: str, source: str | None = None) -> Added:
                          [f[c] for c in COLUMNS])
             conn.execute("INSERT OR REPLACE INTO anchor(id, count, head) VALUES (1, ?, ?)", (count + 1, f["entry_hash"]))
             conn.execute("COMMIT")
+            checkpoint(conn)
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")

@@ -14,6 +14,8 @@ _KEYS = {"tiers": "id", "criteria": "number", "indicators": "code", "communes": 
 _NAMES = {"tiers": "tier", "criteria": "criterion", "indicators": "indicator", "conditions": "condition",
           "communes": "commune"}
 MAX_LINES = 60
+UNCHECKED = ("the signing key was not checked: anyone can sign with a key of their own; give --trusted-key "
+             "with the council's public key")
 # what a council reads first: decisions, then the values behind them, then everything else (alphabetically)
 _FIRST = ("summary", "tiers", "recognition", "communes", "status", "observed", "op", "threshold", "gap",
           "criteria_met", "criteria_total", "unmet_criteria", "undecided_criteria", "missing_evidence", "tiers_met",
@@ -29,7 +31,7 @@ def _order(keys) -> list:
 
 @dataclass
 class Verdict:
-    status: str  # REPRODUCED | DIFFERENT | TAMPERED
+    status: str  # REPRODUCED | DIFFERENT | TAMPERED | UNTRUSTED (signed by another key) | UNSIGNED
     problems: list[str] = field(default_factory=list)  # why the record is not intact
     notes: list[str] = field(default_factory=list)  # rules that changed, who signed
     diffs: list[str] = field(default_factory=list)  # what the engine decides differently now (English)
@@ -48,16 +50,17 @@ class Verdict:
 
 
 def integrity(rec: dict, trusted: bytes | None = None) -> Verdict | None:
-    """A TAMPERED verdict if any hash or the signature fails; None if the record is intact."""
+    """TAMPERED if any hash, the headline or the signature's match with the content fails; UNTRUSTED or
+    UNSIGNED if the content is intact but not signed by the trusted key; None if the record is intact (and
+    signed by the trusted key, when one is given). Trust is not integrity: the two are never mixed up."""
     problems = record.tampering(rec)
-    sig_problem = None
-    if not problems:
-        sig_problem, _ = keys.check(rec, trusted)
-    if sig_problem:
-        problems.append(sig_problem)
     if problems:
         return Verdict("TAMPERED", problems=problems)
-    return None
+    kind, sig_problem, _ = keys.trust(rec, trusted)
+    if kind == "ok":
+        return None
+    return Verdict({"invalid": "TAMPERED", "untrusted": "UNTRUSTED", "unsigned": "UNSIGNED"}[kind],
+                   problems=[sig_problem])
 
 
 def verify(rec: dict, ruleset_path: str | None = None, trusted: bytes | None = None) -> Verdict:
@@ -68,6 +71,8 @@ def verify(rec: dict, ruleset_path: str | None = None, trusted: bytes | None = N
     _, who = keys.check(rec, trusted)
     if who:
         notes.append(who)
+        if trusted is None:
+            notes.append(UNCHECKED)
     with tempfile.TemporaryDirectory(prefix="ntm-verify-") as work:
         try:
             outcome, rule_notes = record.reevaluate(rec, work, ruleset_path)

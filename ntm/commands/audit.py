@@ -161,7 +161,7 @@ def register_show(
     if record_only:
         typer.echo(e["record"], nl=False)
         return
-    rec = json.loads(e["record"])
+    rec = _stored(e, _db(db))
     summary = rec["outcome"]["summary"]
     names = {t["id"]: (t.get("label") or {}).get(lang.value, t["id"]) for t in rec["outcome"]["tiers"]}
     for k in ("seq", "decision_id", "unit_code", "unit_name", "level", "year", "ruleset", "highest_tier",
@@ -184,11 +184,26 @@ def register_show(
         typer.echo(f"{_t('signature', lang)}: {sig.get('signer') or ''} {_t('key', lang)} {sig.get('key_id')}")
 
 
+def _stored(entry: dict, db: str) -> dict:
+    """The entry's record, checked like any record file: a damaged entry is a clear error, never a crash."""
+    from ntm.audit import record
+    from ntm.errors import NtmInputError
+
+    try:
+        return record.parse(entry["record"])
+    except NtmInputError as e:
+        raise NtmInputError.single(f"register entry seq {entry['seq']} holds a damaged record: "
+                                   f"{e.problems[0].render()}", file=db,
+                                   hint="run `ntm register verify` to see what changed") from None
+
+
 @register_app.command("verify")
 def register_verify(
     db: str | None = typer.Option(None, "--db", help="Register file."),
     expect_head: str | None = typer.Option(None, "--expect-head", help="A head hash published earlier: "
-                                              "it must still be in the chain."),
+                                              "it must still be in the chain. Without it, a register cut back "
+                                              "to an earlier state (entries and anchor both removed) or rebuilt "
+                                              "as a whole new chain still looks intact."),
     lang: Lang = typer.Option(Lang.vi, "--lang", help="Report language."),
 ) -> None:
     """Walk the hash chain; exit 0 intact, 2 if any entry was edited, deleted, inserted or reordered."""

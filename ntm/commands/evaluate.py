@@ -31,6 +31,9 @@ def evaluate(
     signer: str | None = typer.Option(None, "--signer", help="The signing council's name, shown in the record."),
     audit_past: bool = typer.Option(False, "--audit-past", help="Apply a level's rules after the level ended "
                                     "(districts after 2025-07-01), to audit a past decision; every output says so."),
+    allow_outside_paths: bool = typer.Option(False, "--allow-outside-paths", help="Let a district's (or "
+                                             "province's) dossier name commune dossiers outside its own folder "
+                                             "(absolute paths, '..'): only for a dossier you trust."),
 ) -> None:
     """Evaluate a commune's dossier: which tiers are met, and exactly what is missing."""
     from ntm.engine.evaluate import evaluate as run, gather, to_json
@@ -40,7 +43,7 @@ def evaluate(
         raise NtmInputError.single("signing needs a record to sign", field="--sign-key", hint="add --record FILE")
     if record:
         _check_record_target(record, output, force)
-    inputs = gather(dossier, ruleset, overlay, when, audit_past=audit_past)
+    inputs = gather(dossier, ruleset, overlay, when, audit_past=audit_past, confine=not allow_outside_paths)
     from ntm.commands.tiernames import resolve_tier
 
     level = inputs.dossier.dossier.unit.level

@@ -53,22 +53,72 @@ def _cache_path(sha: str) -> str:
     return os.path.join(_cache_dir(), f"ruleset-{sha}-{__version__}.json")
 
 
-def _from_cache(sha: str) -> Ruleset | None:
-    """A ruleset validated before, stored as JSON under its content hash (never pickle: nothing is executed)."""
+def _key_path() -> str:
+    return os.path.join(os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"), "ntm-rules",
+                        "cache.key")
+
+
+def _cache_key() -> bytes | None:
+    """This user's secret for the cache, kept outside the cache folder (which $NTM_CACHE_DIR may point anywhere):
+    an entry is used only if it carries a MAC made with it, so nobody who can only write the cache folder can
+    change a decision. No usable key (not ours, readable by others, unwritable home): no cache, just slower."""
+    path = _key_path()
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        try:
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(os.urandom(32))
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return None
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        key = fh.read(64)
+    if st.st_uid != os.geteuid() or st.st_mode & 0o077 or len(key) != 32:
+        return None
+    return key
+
+
+def _mac(key: bytes, sha: str, payload: str) -> str:
+    import hmac
+
+    from ntm import __version__
+
+    return hmac.new(key, f"{sha}\n{__version__}\n{payload}".encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _from_cache(sha: str, key: bytes | None) -> Ruleset | None:
+    """A ruleset validated before, stored as JSON (never pickle: nothing is executed) under the hash of the source
+    it came from, with a MAC over that hash and the payload: a poisoned or damaged entry is ignored and rebuilt."""
+    import hmac
+
+    if key is None:
+        return None
     try:
         with open(_cache_path(sha), encoding="utf-8") as fh:
-            return Ruleset.model_validate_json(fh.read())
+            mac, _, payload = fh.read().partition("\n")
+        if not hmac.compare_digest(mac.encode("utf-8"), _mac(key, sha, payload).encode("ascii")):
+            return None
+        return Ruleset.model_validate_json(payload)
     except (OSError, ValueError):
         return None
 
 
-def _to_cache(sha: str, rs: Ruleset) -> None:
+def _to_cache(sha: str, rs: Ruleset, key: bytes | None) -> None:
+    if key is None:
+        return
     path = _cache_path(sha)
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
+        payload = rs.model_dump_json(by_alias=True, exclude_unset=True)
         with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(rs.model_dump_json(by_alias=True, exclude_unset=True))
+            fh.write(_mac(key, sha, payload) + "\n" + payload)
         os.replace(tmp, path)
     except OSError:
         pass  # a read-only home is fine: the cache only saves time
@@ -78,7 +128,8 @@ def _to_cache(sha: str, rs: Ruleset) -> None:
 def _load_cached(path: str, mtime_ns: int, size: int) -> LoadedRuleset:
     text = read_text(path)
     sha = sha256_text(text)
-    cached = _from_cache(sha)
+    key = _cache_key()
+    cached = _from_cache(sha, key)
     if cached is not None:
         return LoadedRuleset(cached, path, sha)
     src = parse(text, path)
@@ -87,7 +138,7 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> LoadedRuleset:
     if errs:
         raise NtmInputError([Problem(msg, file=path, line=src.line_of(loc), field=field_path(loc) or None)
                              for loc, msg in errs])
-    _to_cache(sha, rs)
+    _to_cache(sha, rs, key)
     return LoadedRuleset(rs, path, sha)
 
 

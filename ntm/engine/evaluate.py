@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from fractions import Fraction
 
+from ntm.criteria.members import member_path
 from ntm.criteria.dossier import LoadedDossier, load_dossier, observations
 from ntm.criteria.loader import LoadedRuleset, load_ruleset, ruleset_for_date
 from ntm.criteria.overlay import LoadedOverlay, load_overlay
@@ -47,6 +48,7 @@ class Inputs:
     ruleset: LoadedRuleset
     overlay: LoadedOverlay | None
     audit_past: bool = False  # the user asked for a level's old rules after it ended (to audit a past decision)
+    root: str | None = None  # member dossiers must be inside this folder (None: anywhere; see criteria.members)
 
 
 AUDIT_PAST = "--audit-past"
@@ -77,16 +79,21 @@ def check_level_period(ld: LoadedDossier, rs, when: dt.date, audit_past: bool, a
 
 
 def gather(dossier_path: str, ruleset: str | None = None, overlay: str | None = None,
-           as_of: dt.date | None = None, *, audit_past: bool = False) -> Inputs:
+           as_of: dt.date | None = None, *, audit_past: bool = False, confine: bool | str | None = True) -> Inputs:
     """Read a dossier and pick the rules: an explicit ruleset, the dossier's own, or the one in force on the
-    as-of date (default: the assessment date)."""
-    return gather_loaded(load_dossier(dossier_path), ruleset, overlay, as_of, audit_past=audit_past)
+    as-of date (default: the assessment date). `confine`: where member dossiers may be (criteria.members)."""
+    return gather_loaded(load_dossier(dossier_path), ruleset, overlay, as_of, audit_past=audit_past,
+                         confine=confine)
 
 
 def gather_loaded(ld: LoadedDossier, ruleset: str | None = None, overlay=None,
-                  as_of: dt.date | None = None, *, audit_past: bool = False) -> Inputs:
+                  as_of: dt.date | None = None, *, audit_past: bool = False,
+                  confine: bool | str | None = True) -> Inputs:
     """`gather` for a dossier already read (from a file or from memory). `overlay` is a path, or a function
     that loads the overlay for the chosen ruleset (in-memory overlays)."""
+    from ntm.criteria.members import root_for
+
+    root = root_for(ld.path, confine)
     d = ld.dossier
     ref = ruleset or d.ruleset
     when = as_of or d.assessment.effective_date
@@ -112,7 +119,7 @@ def gather_loaded(ld: LoadedDossier, ruleset: str | None = None, overlay=None,
         from ntm.criteria.overlay import merge
 
         lr = LoadedRuleset(merge(lr.ruleset, lo.overlay), lr.path, lr.sha256)  # the file hash stays the national one
-    return Inputs(ld, lr, lo, audit_past)
+    return Inputs(ld, lr, lo, audit_past, root)
 
 
 def resolved_for(inp: Inputs, as_of: dt.date | None = None, obs: dict | None = None, group=None) -> Resolved:
@@ -191,8 +198,9 @@ def district_communes(inp: Inputs, as_of: dt.date | None) -> tuple[list[out.Comm
                                        line=inp.dossier.source.line_of(where), field=f"communes[{i}].code")
         seen.add(ref.code)
         if ref.dossier is not None:
-            path = os.path.join(base, ref.dossier)
-            cin = gather(path, inp.ruleset.path, (lambda _rs, lo=inp.overlay: lo) if inp.overlay else None)
+            path = member_path(inp.dossier, inp.root, ref.dossier, where + ("dossier",), f"communes[{i}].dossier")
+            cin = gather(path, inp.ruleset.path, (lambda _rs, lo=inp.overlay: lo) if inp.overlay else None,
+                         confine=inp.root or False)
             cu = cin.dossier.dossier.unit
             if cu.level != "commune" or cu.code != ref.code:
                 raise NtmInputError.single(
@@ -293,9 +301,10 @@ def province_members(inp: Inputs, as_of: dt.date | None) -> tuple[list[out.Distr
                                        field=f"districts[{i}].code")
         seen.add(ref.code)
         if ref.dossier is not None:
-            dpath = os.path.join(base, ref.dossier)
+            dpath = member_path(inp.dossier, inp.root, ref.dossier, ("districts", i, "dossier"),
+                                f"districts[{i}].dossier")
             din = gather(dpath, inp.ruleset.path, inp.overlay.path if inp.overlay else None, as_of,
-                         audit_past=inp.audit_past)
+                         audit_past=inp.audit_past, confine=inp.root or False)
             du = din.dossier.dossier.unit
             kind = "town" if "town" in du.flags else "district"
             if du.level != "district" or du.code != ref.code or kind != ref.kind:

@@ -149,9 +149,11 @@ def _part_bounds(inp, mc: MergedCommunes, as_of) -> list[tuple[out.MergedPartOut
                                        line=inp.dossier.source.line_of(where + ("status",)),
                                        field=f"merged_from[{i}].status", expected="one of " + ", ".join(ids))
         if p.dossier is not None:
-            path = os.path.join(base, p.dossier)
+            from ntm.criteria.members import member_path
+
+            path = member_path(inp.dossier, inp.root, p.dossier, where + ("dossier",), f"merged_from[{i}].dossier")
             try:
-                pin = gather(path)
+                pin = gather(path, confine=inp.root or False)
                 o = evaluate(pin)
             except NtmInputError as e:
                 raise NtmInputError.single(

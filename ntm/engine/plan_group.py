@@ -170,9 +170,12 @@ def _members_district(inp: Inputs, as_of) -> list[_Member]:
     d = inp.dossier.dossier
     base = os.path.dirname(os.path.abspath(inp.dossier.path))
     members = []
-    for ref in d.communes:
+    for i, ref in enumerate(d.communes):
         if ref.dossier is not None:
-            cin = gather(os.path.join(base, ref.dossier), inp.ruleset.path, inp.overlay.path if inp.overlay else None)
+            from ntm.criteria.members import member_path
+
+            path = member_path(inp.dossier, inp.root, ref.dossier, ("communes", i, "dossier"), f"communes[{i}].dossier")
+            cin = gather(path, inp.ruleset.path, inp.overlay.path if inp.overlay else None, confine=inp.root or False)
             members.append(_Member(ref.code, ref.name, "dossier", ref.dossier, cin, evaluate(cin, as_of=as_of)))
         else:
             members.append(_Member(ref.code, ref.name, "declared", None, None, None, ref.status))

@@ -389,6 +389,10 @@ AUDIT_WORDS = {
     "DIFFERENT": {"vi": "KHÁC — kết quả đánh giá lại khác quyết định đã ghi",
                   "en": "DIFFERENT — re-evaluation differs from the recorded decision"},
     "TAMPERED": {"vi": "BỊ SỬA — hồ sơ quyết định đã bị sửa", "en": "TAMPERED — the record was edited"},
+    "UNTRUSTED": {"vi": "KHÔNG TIN CẬY — hồ sơ nguyên vẹn nhưng ký bởi khoá không được tin cậy",
+                  "en": "UNTRUSTED — the record is intact but signed by an untrusted key"},
+    "UNSIGNED": {"vi": "CHƯA KÝ — hồ sơ nguyên vẹn nhưng chưa được ký (đã yêu cầu khoá tin cậy)",
+                 "en": "NOT SIGNED — the record is intact but not signed (a trusted key was required)"},
     "decision": {"vi": "Quyết định", "en": "Decision"},
     "unit": {"vi": "Đơn vị", "en": "Unit"},
     "rules": {"vi": "Bộ tiêu chí", "en": "Rules"},
@@ -764,6 +768,14 @@ _AUDIT_NOTES = [
     (r"^judged under (\S+) (\S+) \(the record: (\S+) (\S+)\)$", r"đánh giá theo \1 \2 (hồ sơ đã ghi: \3 \4)"),
     (r"^tier (\S+) is not in the new rules$", r"mức \1 không có trong quy định mới"),
     (r"^the record's inputs are damaged \((.*)\)$", r"dữ liệu vào của hồ sơ bị hỏng (\1)"),
+    (r"^the signing key was not checked: anyone can sign with a key of their own; give --trusted-key with the "
+     r"council's public key$", "chưa đối chiếu khoá ký: ai cũng có thể ký bằng khoá của riêng mình; dùng "
+     "--trusted-key với khoá công khai của hội đồng"),
+    (r"^(outcome\.)?(\S+) says (.*), but the embedded dossier says (.*) \(the record's headline does not match what "
+     r"was judged\)$", r"\1\2 ghi \3, nhưng hồ sơ đánh giá đi kèm ghi \4 (phần đầu hồ sơ quyết định không khớp nội "
+     r"dung đã được đánh giá)"),
+    (r"^the embedded dossier has no unit or assessment section$",
+     "hồ sơ đánh giá đi kèm không có phần unit hoặc assessment"),
     (r"^inputs\.dossier was edited \(it no longer matches inputs\.dossier_sha256\)$",
      "hồ sơ đánh giá (inputs.dossier) đã bị sửa (không còn khớp inputs.dossier_sha256)"),
     (r"^inputs\.communes\[(.*)\] was edited \(it no longer matches its sha256\)$",
