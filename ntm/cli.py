@@ -52,7 +52,9 @@ def console(width: int | None = None):
     """The terminal as it is (80 columns when it cannot be measured): views wrap to fit, never overflow."""
     from rich.console import Console
 
-    return Console(width=width, highlight=False, markup=False, emoji=False)
+    from ntm.report.inert import safe_console
+
+    return safe_console(Console(width=width, highlight=False, markup=False, emoji=False))
 
 
 def _version(value: bool) -> None:
@@ -130,7 +132,10 @@ def write_rendered(draw, output: Optional[str], force: bool, width: int = 120) -
 
     from rich.console import Console
 
-    rec = Console(record=True, width=width, file=io.StringIO(), highlight=False, markup=False, emoji=False)
+    from ntm.report.inert import safe_console
+
+    rec = safe_console(Console(record=True, width=width, file=io.StringIO(), highlight=False, markup=False,
+                               emoji=False))
     draw(rec)
     write_output(rec.export_text(), output, force)
 
@@ -192,9 +197,10 @@ class _ErrConsole:
 
 
 def _escape(s: str) -> str:
-    from rich.markup import escape
+    """User text in a message: no rich markup, no terminal escape sequences."""
+    from ntm.report.inert import rich_safe
 
-    return escape(s)
+    return rich_safe(s)
 
 
 _register_commands()

@@ -665,6 +665,9 @@ def export(ruleset: str | None, out: str, overlay: str | None = None, force: boo
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(out)), prefix=".ntm-export-", suffix=".xlsx")
     os.close(fd)
     try:
+        from ntm.report.inert import inert_workbook
+
+        inert_workbook(wb)  # every sheet, not only the rows: no text from the model becomes a formula
         wb.save(tmp)
         try:
             back = read_workbook(tmp).model

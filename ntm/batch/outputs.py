@@ -10,6 +10,7 @@ import io
 import json
 import zipfile
 
+from ntm.report.inert import FORMULA_START, inert as _inert, inert_workbook  # noqa: F401 (one neutraliser)
 from ntm.report.words import OPS, fmt_num, row_error_text, unit_text
 from ntm.report.words import BATCH_WORDS as L
 
@@ -64,12 +65,6 @@ def commune_rows(doc: dict, lang: str = "vi") -> list[list]:
     return rows
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _inert(c):
-    """Text a spreadsheet would run as a formula (a commune named '=HYPERLINK(…)') is written as text."""
-    return "'" + c if isinstance(c, str) and c.startswith(FORMULA_START) else c
 
 
 def xml_safe(x):
@@ -223,11 +218,7 @@ def to_xlsx(doc: dict, lang: str = "vi") -> bytes:
     wb.properties.modified = fixed
     wb.properties.creator = "ntm-rules"
     buf = io.BytesIO()
-    for sheet in wb.worksheets:  # user text never becomes a formula (openpyxl treats "=…" strings as formulas)
-        for row in sheet.iter_rows():
-            for cell in row:
-                if cell.data_type == "f":
-                    cell.data_type = "s"
+    inert_workbook(wb)  # user text never becomes a formula (openpyxl treats "=…" strings as formulas)
     wb.save(buf)
     return _stable_zip(buf.getvalue(), fixed)
 

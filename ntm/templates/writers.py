@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import json
 
+from ntm.report.inert import inert, inert_workbook
 from ntm.templates.spec import UNIT_COLUMNS, FactRow, Spec, needs_text, range_text
 
 UNIT_LABELS = {
@@ -96,9 +97,9 @@ def comment_rows(spec: Spec, lang: str = "vi") -> list[list[str]]:
 def to_csv(spec: Spec, lang: str = "vi") -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(sheet_columns(spec))
+    w.writerow([inert(c) for c in sheet_columns(spec)])
     for line in comment_rows(spec, lang):
-        w.writerow(line)
+        w.writerow([inert(c) for c in line])  # labels come from rulesets and overlays: never a live formula
     return buf.getvalue()
 
 
@@ -223,6 +224,7 @@ def to_xlsx(spec: Spec, lang: str = "vi", rows: int = 200) -> bytes:
             ws.add_data_validation(dv)
             dv.add(span)
     _guide(wb.create_sheet("Hướng dẫn"), spec, lang, bold, head_fill)
+    inert_workbook(wb)  # labels come from rulesets and overlays: never a live formula
     buf = io.BytesIO()
     wb.save(buf)
     return _fixed_zip(buf.getvalue())
