@@ -74,7 +74,7 @@ def test_terminal_text_loses_escape_sequences_and_markup():
 def test_markdown_specials_and_pipes_are_escaped():
     s = md_safe("Xã *A* | [x](http://e) <b>#1</b>\nsecond")
     assert "|" not in s.replace("\\|", "") and "\n" not in s
-    assert "\\*A\\*" in s and "\\[x\\]\\(http" in s and "\\<b\\>" in s
+    assert "\\*A\\*" in s and "\\[x\\](http" in s and "\\<b\\>" in s
 
 
 ESC_NAME = "Xã \x1b]0;pwned\x07\x1b[2J\x1b[31mĐỏ\x9b1m\x08"
@@ -109,3 +109,44 @@ def test_escape_sequences_in_a_dossier_name_do_not_reach_the_terminal(tmp_path):
     assert r.exit_code == 0, r.output
     assert "\x1b" not in r.output and "\x07" not in r.output and "pwned" not in r.output
     assert "Xã Đỏ [bold]x[/bold]" in r.output  # the name itself is kept, markup as typed
+
+
+HOSTILE_MD = "Xã *A* | [x](http://e) <img src=x> `c` _u_\n# not a heading"
+
+
+def test_markdown_report_title_and_cells_hold_user_text_literally(tmp_path):
+    data = yaml.safe_load((EX / "xa-dat-chuan.yaml").read_text(encoding="utf-8"))
+    data["unit"]["name"] = HOSTILE_MD
+    data["unit"]["province"] = "Tỉnh | **B**"
+    p = tmp_path / "d.yaml"
+    p.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    r = CliRunner().invoke(app, ["evaluate", str(p), "--overlay", str(OVERLAY), "-f", "markdown"])
+    assert r.exit_code == 0, r.output
+    title = r.output.splitlines()[0]
+    assert title.startswith("# Xã \\*A\\* \\| \\[x\\](http://e) \\<img src=x\\> \\`c\\` \\_u\\_ # not a heading")
+    assert "\n# not a heading" not in r.output and "<img" not in r.output.replace("\\<img", ""), r.output
+    assert "Tỉnh \\| \\*\\*B\\*\\*" in r.output
+
+
+def test_markdown_district_table_cells_cannot_add_columns(tmp_path):
+    import shutil
+
+    for f in EX.glob("*.yaml"):
+        shutil.copy(f, tmp_path / f.name)
+    d = yaml.safe_load((EX / "huyen-vi-du.yaml").read_text(encoding="utf-8"))
+    d["communes"][0]["name"] = "A | B | C"
+    (tmp_path / "huyen.yaml").write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
+    r = CliRunner().invoke(app, ["evaluate", str(tmp_path / "huyen.yaml"), "--overlay", str(OVERLAY), "-f",
+                                 "markdown"])
+    assert r.exit_code == 0, r.output
+    row = next(x for x in r.output.splitlines() if "A \\| B \\| C" in x)
+    assert row.replace("\\|", "").count("|") == 6  # five cells, as in the header
+
+
+def test_batch_markdown_and_whatif_markdown_escape_user_text():
+    from ntm.report.batch_md import _c
+    from ntm.report.whatif_view import Block, to_markdown
+
+    assert _c("*x* [l](u) `c`") == "\\*x\\* \\[l\\](u) \\`c\\`"
+    md = to_markdown([Block("h1", "Xã *A*\n# B"), Block("table", headers=("a",), rows=(("x | y",),))])
+    assert md.splitlines()[0] == "# Xã \\*A\\* # B" and "| x \\| y |" in md

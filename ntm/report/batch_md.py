@@ -18,13 +18,13 @@ from ntm.report.batch_html import (
     tier_name,
     tier_order,
 )
+from ntm.report.inert import md_code, md_safe
 from ntm.report.words import row_error_text, w
 
 
 def _c(x) -> str:
     """A Markdown table cell: user text cannot break the table or inject markup lines."""
-    return ("—" if x is None else str(x)).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ") \
-        .replace("<", "&lt;").replace(">", "&gt;")
+    return "—" if x is None else md_safe(x)
 
 
 def _table(head: list[str], rows: list[list]) -> list[str]:
@@ -40,10 +40,10 @@ def render(data: dict, lang: str = "vi") -> str:
     out = [f"# {bw('batch_title', lang)}", ""]
     out.append(f"- {bw('input', lang)}: {_c(input_text(data.get('input'), lang))}")
     if rs:
-        out.append(f"- {w('ruleset', lang)}: `{_c(rs.get('id'))}` v{_c(rs.get('version'))}"
+        out.append(f"- {w('ruleset', lang)}: `{md_code(rs.get('id'))}` v{_c(rs.get('version'))}"
                    + (f" (sha256 `{_c(str(rs['sha256'])[:16])}`)" if rs.get("sha256") else ""))
     if isinstance(ov, dict):
-        out.append(f"- {w('overlay', lang)}: `{_c(ov.get('id'))}`"
+        out.append(f"- {w('overlay', lang)}: `{md_code(ov.get('id'))}`"
                    + (f" — {_c(label(ov['title'], lang))}" if ov.get("title") else "")
                    + (f" — **{bw('illustrative', lang)}**" if ov.get("illustrative") else ""))
     if province_of(data):

@@ -47,14 +47,22 @@ def rich_safe(text) -> str:
     return escape(terminal_safe(text))
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+
+
+def _one_line(text) -> str:
+    return terminal_safe(str(text).replace("\r", " ").replace("\n", " ").replace("\t", " "))
 
 
 def md_safe(text) -> str:
-    """Markdown: user text cannot open emphasis, links, HTML, headings or a new table cell; line breaks and
-    control characters become spaces so a cell or title stays on its line."""
-    one_line = " ".join(terminal_safe(str(text).replace("\r", " ").replace("\n", " ").replace("\t", " ")).split(" "))
-    return _MD_SPECIAL.sub(r"\\\1", one_line)
+    """Markdown: user text cannot open emphasis, code, links, images, HTML or a new table cell (a title or cell
+    stays one line); the characters that only matter after those ('(', '!', '#' mid-line) are left alone."""
+    return _MD_SPECIAL.sub(r"\\\1", _one_line(text))
+
+
+def md_code(text) -> str:
+    """An id shown in `code`: no backtick can close the span early, and it stays on one line."""
+    return _one_line(text).replace("`", "'")
 
 
 class _Cleaned:

@@ -202,16 +202,19 @@ def compare_blocks(r: CompareResult, lang: str = "vi") -> list[Block]:
 
 
 def _md(s: str) -> str:
-    return s.replace("|", "\\|").replace("\n", " ")
+    """Titles and cells hold user text (unit names, scenario labels): literal Markdown, one line."""
+    from ntm.report.inert import md_safe
+
+    return md_safe(s)
 
 
 def to_markdown(blocks: list[Block]) -> str:
     out: list[str] = []
     for b in blocks:
         if b.kind == "h1":
-            out += [f"# {b.text}", ""]
+            out += [f"# {_md(b.text)}", ""]
         elif b.kind == "h2":
-            out += [f"## {b.text}", ""]
+            out += [f"## {_md(b.text)}", ""]
         elif b.kind == "p":
             out += [b.text, ""]
         else:
