@@ -150,3 +150,24 @@ def test_batch_markdown_and_whatif_markdown_escape_user_text():
     assert _c("*x* [l](u) `c`") == "\\*x\\* \\[l\\](u) \\`c\\`"
     md = to_markdown([Block("h1", "Xã *A*\n# B"), Block("table", headers=("a",), rows=(("x | y",),))])
     assert md.splitlines()[0] == "# Xã \\*A\\* # B" and "| x \\| y |" in md
+
+
+def test_plan_terminal_text_loses_escape_sequences(tmp_path, capsys):
+    from ntm.cli import main
+    import sys
+
+    data = yaml.safe_load((EX / "xa-thieu-hai-tieu-chi.yaml").read_text(encoding="utf-8"))
+    data["unit"]["name"] = ESC_NAME
+    p = tmp_path / "d.yaml"
+    p.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    old = sys.argv
+    sys.argv = ["ntm", "plan", str(p), "--target", "standard", "--overlay", str(OVERLAY), "--costs",
+                str(EX / "costs" / "chi-phi-minh-hoa.yaml")]
+    try:
+        main()
+    except SystemExit as e:
+        assert e.code in (0, None, 1), capsys.readouterr().err
+    finally:
+        sys.argv = old
+    out = capsys.readouterr().out
+    assert out and "\x1b" not in out and "\x07" not in out and "pwned" not in out

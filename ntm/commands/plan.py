@@ -104,7 +104,10 @@ def plan(
     elif fmt is Fmt.markdown or output is not None:
         write_output(render(doc, lang.value, md=fmt is Fmt.markdown), output, force)
     else:  # the terminal: lines wrap under their own indent at its width
-        write_output(_wrap(render(doc, lang.value), console().width), None, force)
+        from ntm.report.inert import terminal_safe
+
+        # names come from dossiers and cost files: no escape sequence reaches the terminal
+        write_output(terminal_safe(_wrap(render(doc, lang.value), console().width)), None, force)
 
 
 def _wrap(text: str, width: int) -> str:
