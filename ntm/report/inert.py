@@ -47,7 +47,7 @@ def rich_safe(text) -> str:
     return escape(terminal_safe(text))
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 def _one_line(text) -> str:
@@ -57,7 +57,7 @@ def _one_line(text) -> str:
 def md_safe(text) -> str:
     """Markdown: user text cannot open emphasis, code, links, images, HTML or a new table cell (a title or cell
     stays one line); the characters that only matter after those ('(', '!', '#' mid-line) are left alone."""
-    return _MD_SPECIAL.sub(r"\\\1", _one_line(text))
+    return _MD_SPECIAL.sub(r"\\\1", _one_line(text)).replace("<", "&lt;").replace(">", "&gt;")  # no raw HTML
 
 
 def md_code(text) -> str:
