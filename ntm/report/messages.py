@@ -98,6 +98,10 @@ _MESSAGES = [
     (r"expected a year \(YYYY\), got " + _Q, r"cần một năm (YYYY), nhận được '\1'"),
     (r"expected a year, got (.*)", r"cần một năm, nhận được \1"),
     (r"expected true/false \(có/không, x, 1/0\), got " + _Q, r"cần đúng/sai (có/không, x, 1/0), nhận được '\1'"),
+    (_Q + r" is ambiguous \(thousands separator or decimal\?\) — write (\S+) or (\S+)",
+     r"'\1' không rõ là dấu phân cách hàng nghìn hay dấu thập phân — hãy ghi \2 hoặc \3"),
+    (_Q + r" is ambiguous or malformed — write a plain number such as 1234\.5 \(no thousands separators\)",
+     r"'\1' không rõ nghĩa hoặc sai dạng — hãy ghi một số đơn giản như 1234,5 (không có dấu phân cách hàng nghìn)"),
     (_Q + r" is ambiguous.*", r"'\1' không rõ là dấu phân cách hàng nghìn hay dấu thập phân"),
     (r"the commune code is empty", "mã xã để trống"),
     (r"commune (\S+) is already on row (\d+)", r"xã \1 đã có ở dòng \2"),
@@ -286,6 +290,11 @@ _FILE = re.compile(r"([^:;]+?\.(?:ya?ml|json))(?::(\d+))?: (?:([\w.\[\]-]+): )?(
 
 
 def _split_rendered(rest: str) -> Problem:
+    """'message (expected …) — hint' back into its parts; a whole known message that itself holds ' — ' (the
+    ambiguous-number ones) stays whole."""
+    if " (expected " not in rest and any(p.fullmatch(rest) for p, _ in _COMPILED["message"]
+                                         if not p.pattern.startswith("got")):
+        return Problem(rest)
     hint = None
     expected = None
     if " — " in rest:

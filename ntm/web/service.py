@@ -326,8 +326,16 @@ def problem_dicts(e: NtmInputError) -> list[dict]:
     return [p.as_dict() for p in e.problems]
 
 
-def field_message(p: Problem) -> str:
-    """A problem as shown beside its form field: the CLI's message without the file and field prefix."""
-    from dataclasses import replace
+def field_message(p: Problem, lang: str = "en") -> str:
+    """A problem as shown beside its form field: the CLI's message without the file and field prefix, in the
+    page's language."""
+    from ntm.report.messages import render
 
-    return replace(p, file=None, line=None, field=None).render()
+    return render(p, lang, where=False)
+
+
+def problem_message(p: Problem, lang: str = "en") -> str:
+    """A whole problem (file, line, field, message) in the page's language."""
+    from ntm.report.messages import render
+
+    return render(p, lang)
