@@ -247,11 +247,19 @@ def text(kind: str, value: str | None, lang: str) -> str | None:
 
 
 def _en_units(value: str) -> str:
+    """Units in English text (the rulesets write them in Vietnamese), the longest first."""
     from ntm.report.words import UNITS_EN
 
-    for vi, en in UNITS_EN.items():
-        value = value.replace(f"number in {vi}", f"number in {en}").replace(f" {vi})", f" {en})")
+    for vi in sorted(UNITS_EN, key=len, reverse=True):
+        if vi != UNITS_EN[vi] and vi in value:
+            value = re.sub(rf"(?<![\w/]){re.escape(vi)}(?![\w/])", UNITS_EN[vi], value)
     return value
+
+
+# field ids shown in a Vietnamese message (the JSON keeps the id)
+_FIELDS = {"file": "tệp", "ruleset": "bộ tiêu chí", "overlay": "quy định của tỉnh", "format": "định dạng",
+           "path": "đường dẫn", "method": "phương thức", "as_of": "ngày áp dụng", "target": "mức mục tiêu",
+           "dossier": "hồ sơ", "record": "hồ sơ quyết định", "costs": "tệp chi phí"}
 
 
 def problem(p: Problem, lang: str) -> Problem:
@@ -275,7 +283,7 @@ def render(p: Problem, lang: str, *, where: bool = True) -> str:
     if q.file:
         out = q.file + (f":{q.line}" if q.line is not None else "") + ": "
     if q.field:
-        out += f"{q.field}: "
+        out += f"{_FIELDS.get(q.field, q.field)}: "
     out += q.message
     if q.expected:
         out += f" (cần {q.expected})"

@@ -205,6 +205,13 @@ async def upload(request: Request):
         ruleset = api.ruleset_id(form.get("ruleset") or None) if form.get("ruleset") != "auto" else None
         overlay = _overlay_from_form(request, form.get("overlay"), form.get("overlay_file"))
         as_of = forms.parse_date(form.get("as_of"), "as_of")
+        if name.lower().endswith((".xlsx", ".csv")):
+            from ntm.web.app import save_upload
+
+            path = save_upload(request.app, data, "template", name)
+            rows = api.check_rows(request, path, ruleset, overlay)
+            if rows > 1:  # a filled template of many communes: every row is evaluated, as on the batch page
+                return start_batch(request, path, name, ruleset, overlay, as_of, rows)
         src = forms.uploaded_source(request, name, data, ruleset, overlay)
         req = _checked(request, service.Request(src, ruleset, overlay, as_of, None))
     except NtmInputError as e:
@@ -426,7 +433,12 @@ async def batch_start(request: Request):
         errs = {"file": [service.problem_message(p, lang_of(request)) for p in e.problems]}
         return render(request, "batch.html", batch_context(request, form, errs),
                       422)
-    job = BatchJob(uuid.uuid4().hex[:16], f.filename, total=rows)
+    return start_batch(request, path, f.filename, ruleset, overlay, as_of, rows)
+
+
+def start_batch(request: Request, path: str, name: str, ruleset, overlay, as_of, rows: int) -> RedirectResponse:
+    """Run a checked workbook in the background and send the browser to its progress page."""
+    job = BatchJob(uuid.uuid4().hex[:16], name, total=rows)
     lang = lang_of(request)
     jobs = request.app.state.jobs
     while len(jobs) >= 32:  # keep the latest batches only
