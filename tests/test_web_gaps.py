@@ -280,3 +280,64 @@ def test_an_unknown_row_error_is_not_shown_half_translated():
 
     vi = row_error_text("row 4, column X: something new went wrong (expected a thing) — try again", "vi")
     assert vi.startswith("dòng 4, cột X: ") and not ENGLISH.search(vi.replace("cột X", "")), vi
+
+
+# ---------------------------------------------------------------- 3. plans for a district and a province
+
+
+def _declared(path: Path, key: str, tmp_path: Path) -> Path:
+    """The example with every listed member declared (a dossier sent to the server names no other file)."""
+    import datetime as dt
+
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for i, m in enumerate(data[key]):
+        if m.get("dossier"):
+            m.pop("dossier")
+            m["status"] = "standard" if i % 2 else "none" if key == "communes" else "standard"
+            if m["status"] != "none":
+                m["decision"] = {"number": f"{i}/QĐ-UBND", "date": dt.date(2024, 1, i + 1), "issuer": "UBND"}
+    out = tmp_path / path.name
+    out.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return out
+
+
+def _cli_plan(path: Path, target: str) -> dict:
+    import json
+
+    from typer.testing import CliRunner
+
+    from ntm.cli import app
+
+    r = CliRunner().invoke(app, ["plan", str(path), "--target", target, "--overlay", str(OVERLAY), "-f", "json"])
+    assert r.exit_code == 0, r.stdout
+    return json.loads(r.stdout)
+
+
+@pytest.mark.parametrize("example,key,target,kind", [("huyen-vi-du.yaml", "communes", "standard", "district"),
+                                                     ("tinh-vi-du.yaml", "districts", "completed", "unit")])
+def test_the_planner_takes_district_and_province_dossiers(client, tmp_path, example, key, target, kind):
+    import json
+
+    path = _declared(EX / example, key, tmp_path)
+    want = _cli_plan(path, target)
+    assert want["kind"] == kind
+    r = client.post("/upload?lang=vi", files={"file": (path.name, path.read_bytes())},
+                    data={"ruleset": "auto", "overlay": "tinh-minh-hoa"}, follow_redirects=False)
+    assert r.status_code == 303, text_of(r.text)[:2000]
+    url = r.headers["location"]
+    page = client.get(url + "/plan")
+    assert page.status_code == 200 and f'value="{target}"' in page.text
+    r = client.post(url + "/plan", data={"target": target, "fixed": ""})
+    assert r.status_code == 200, errors_in(r.text)
+    assert 'id="plan-result"' in r.text
+    if kind == "district":
+        assert 'data-kind="district"' in r.text
+        for line in want["plan"]["communes"]:
+            assert f'data-code="{line["code"]}" data-status="{line["status"]}"' in r.text
+    api = client.post("/api/v1/plan", json={"dossier_text": path.read_text(encoding="utf-8"),
+                                            "dossier_name": path.name, "overlay": "tinh-minh-hoa", "target": target})
+    assert api.status_code == 200, api.text
+    got = api.json()
+    assert json.dumps(got["plan"], sort_keys=True) == json.dumps(want["plan"], sort_keys=True)
