@@ -341,3 +341,44 @@ def test_the_planner_takes_district_and_province_dossiers(client, tmp_path, exam
     assert api.status_code == 200, api.text
     got = api.json()
     assert json.dumps(got["plan"], sort_keys=True) == json.dumps(want["plan"], sort_keys=True)
+
+
+# ---------------------------------------------------------------- 5. --tier filters the summary too
+
+
+def _cli(*args) -> str:
+    from typer.testing import CliRunner
+
+    from ntm.cli import app
+
+    r = CliRunner().invoke(app, [str(a) for a in args])
+    assert r.exit_code == 0, r.stdout
+    return r.stdout
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_evaluate_tier_names_no_other_tier_in_any_format(lang):
+    import json
+
+    from ntm.engine.evaluate import evaluate_file
+    from ntm.report.document import appraisal  # the PDF and DOCX documents are drawn from it
+    from ntm.report.html import render
+
+    model = EX / "xa-kieu-mau.yaml"
+    args = ["evaluate", model, "--overlay", OVERLAY, "--tier", "standard", "--lang", lang]
+    full = json.loads(_cli("evaluate", model, "--overlay", OVERLAY, "-f", "json"))
+    assert full["summary"]["highest_tier"] == "model"  # the filter has something to hide
+    doc = json.loads(_cli(*args, "-f", "json"))
+    kept = {t["id"] for t in doc["tiers"]}
+    assert kept == {"standard"}
+    assert set(doc["summary"]["tiers_met"]) <= kept and doc["summary"]["highest_tier"] == "standard"
+    assert doc["summary"]["recognition"] is None and doc["recognition"] is None
+    o = evaluate_file(str(model), overlay=str(OVERLAY), tier="standard")
+    others = [t for t in full["tiers"] if t["id"] not in kept] + ([full["recognition"]] if full["recognition"] else [])
+    names = [t["label"][lang] for t in others]
+    for text in (_cli(*args), _cli(*args, "-f", "markdown"), render(o, lang), repr(appraisal(o, lang))):
+        for n in names:
+            assert n not in text, n
+    html = render(o, lang)
+    std = next(t["label"][lang] for t in doc["tiers"] if t["id"] == "standard")
+    assert std in html
