@@ -132,11 +132,9 @@ def test_result_page_and_its_json_and_printable_versions(client):
     assert client.get("/r/0000000000000000deadbeef").status_code == 404
 
 
-def test_a_filled_template_row_is_a_dossier(client):
+def test_a_filled_template_of_many_communes_is_evaluated_whole(client):
     r = upload(client, EX / "batch" / "xa-tinh-minh-hoa.csv")
-    assert r.status_code == 303
-    page = client.get(r.headers["location"]).text
-    assert "99101" in page and "Xã An Bình" in page
+    assert r.status_code == 303 and r.headers["location"].startswith("/batch/")  # every row: tests/test_web_gaps.py
 
 
 def test_plan_page_with_a_cost_file(client):

@@ -251,8 +251,12 @@ def _en_units(value: str) -> str:
     from ntm.report.words import UNITS_EN
 
     for vi in sorted(UNITS_EN, key=len, reverse=True):
-        if vi != UNITS_EN[vi] and vi in value:
-            value = re.sub(rf"(?<![\w/]){re.escape(vi)}(?![\w/])", UNITS_EN[vi], value)
+        if vi == UNITS_EN[vi] or vi not in value:
+            continue
+        u, en = re.escape(vi), UNITS_EN[vi].replace("\\", "\\\\")
+        # only where a unit stands: 'a number in U', '0..100 U', '(U)'; never inside a user's column header
+        value = re.sub(rf"(number in |a count \(|\d )({u})(?=[,;)]|$| —| \(|, got)", rf"\g<1>{en}", value)
+        value = re.sub(rf"\(({u})\)", f"({en})", value)
     return value
 
 
