@@ -37,7 +37,8 @@ def cli(*args) -> tuple[int, str]:
 def make(tmp_path, **kw) -> TestClient:
     cfg = WebConfig(register=str(tmp_path / "reg.sqlite"), overlays=overlay_entries([str(OVERLAY)]),
                     workers=kw.pop("workers", 0), **kw)
-    return TestClient(create_app(cfg))
+    # these tests compare with the CLI's words (English); tests/test_web_language.py checks the Vietnamese default
+    return TestClient(create_app(cfg), headers={"Accept-Language": "en"})
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,7 @@ def test_as_of_and_tier_options_match_the_cli(client):
 
 def problems(r) -> list[dict]:
     body = r.json()
-    assert set(body) == {"error", "message", "problems"}
+    assert set(body) == {"error", "lang", "message", "problems"} and body["lang"] == "en"
     return body["problems"]
 
 
@@ -355,4 +356,6 @@ def test_a_page_upload_over_the_limit_is_an_html_page(tmp_path):
     with make(tmp_path, max_upload=10_000) as c:
         r = c.post("/upload", files={"file": ("big.yaml", b"x" * 20_000)})
         assert r.status_code == 413 and "text/html" in r.headers["content-type"]
-        assert "giới hạn" in r.text and "limit" in r.text
+        assert "giới hạn" in r.text and "limit" not in r.text  # one language: the page's
+        r = c.post("/upload?lang=en", files={"file": ("big.yaml", b"x" * 20_000)})
+        assert r.status_code == 413 and "the limit is" in r.text and "giới hạn" not in r.text

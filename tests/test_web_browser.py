@@ -170,7 +170,7 @@ def test_form_keeps_what_was_typed_and_shows_errors_beside_fields(page, server):
     page.click("#form-submit")
     page.wait_for_selector("#form-errors")
     err = page.locator("#row-income_per_capita .field-errors").inner_text()
-    assert "expected a number" in err and "sáu mươi" in err
+    assert "cần một số" in err and "sáu mươi" in err  # the page's language
     assert page.input_value("#f\\.income_per_capita") == "sáu mươi"
     assert page.input_value("#ev\\.income_per_capita") == "Báo cáo 12/BC-UBND"
     assert page.input_value("#u-name") == "Xã Thử Nghiệm"
@@ -179,7 +179,7 @@ def test_form_keeps_what_was_typed_and_shows_errors_beside_fields(page, server):
     page.fill("#f\\.multidim_poverty_rate_pct", "150")
     page.click("#form-submit")
     page.wait_for_selector("#form-errors")
-    assert "outside the valid range" in page.locator("#row-multidim_poverty_rate_pct .field-errors").inner_text()
+    assert "nằm ngoài khoảng hợp lệ" in page.locator("#row-multidim_poverty_rate_pct .field-errors").inner_text()
     assert page.locator("#row-income_per_capita .field-errors").count() == 0
     page.fill("#f\\.multidim_poverty_rate_pct", "1,5")
     page.click("#form-submit")

@@ -425,9 +425,21 @@ def evaluate(inp: Inputs, *, extra: dict | None = None, trace: bool = False, tie
     )
     result = _law26(result, inp, res, dec.group, as_of)
     if tier is not None:
-        keep = _with_prerequisites(res, tier)
-        result = result.model_copy(update={"tiers": [t for t in result.tiers if t.id in keep]})
+        result = only_tiers(result, _with_prerequisites(res, tier))
     return result
+
+
+def only_tiers(result: out.Outcome, keep) -> out.Outcome:
+    """The outcome of `--tier`: the tiers asked for, and a summary that names no other tier (the summary is
+    the engine's verdicts on the kept tiers, counted again)."""
+    tiers = [t for t in result.tiers if t.id in keep]
+    recognition = result.recognition if result.recognition is not None and result.recognition.id in keep else None
+    met = [t.id for t in tiers if t.status == "met"]
+    summary = result.summary.model_copy(update={
+        "tiers_met": met, "highest_tier": met[-1] if met else None,
+        "decided_by_provisional": any(t.decided_by_provisional for t in tiers),
+        "recognition": recognition.status if recognition else None})
+    return result.model_copy(update={"tiers": tiers, "recognition": recognition, "summary": summary})
 
 
 def decide(inp: Inputs, *, extra: dict | None = None, tier: str | None = None,

@@ -709,41 +709,12 @@ def citation_text(c, lang: str) -> str:
 
 
 # Batch row errors are recorded in English in the JSON (like threshold reasons); a Vietnamese output translates
-# the known phrases. Each pattern is one phrase; a reason is translated phrase by phrase.
-_ROW_PHRASES = [
-    (re.compile(r"\brow (\d+)"), r"dòng \1"),
-    (re.compile(r"\bcolumn "), "cột "),
-    (re.compile(r"expected a number in (.+?), got '?([^']*)'?$"), r"cần một số (đơn vị \1), nhận được '\2'"),
-    (re.compile(r"expected a date \(YYYY-MM-DD or DD/MM/YYYY\), got '([^']*)'"),
-     r"cần một ngày (YYYY-MM-DD hoặc DD/MM/YYYY), nhận được '\1'"),
-    (re.compile(r"expected a year \(YYYY\), got '([^']*)'"), r"cần một năm (YYYY), nhận được '\1'"),
-    (re.compile(r"expected a year, got (.*)$"), r"cần một năm, nhận được \1"),
-    (re.compile(r"expected true/false \(có/không, x, 1/0\), got '([^']*)'"),
-     r"cần đúng/sai (có/không, x, 1/0), nhận được '\1'"),
-    (re.compile(r"the commune code is empty"), "mã xã để trống"),
-    (re.compile(r"year (\d+) does not match the assessment date (\S+)"), r"năm \1 không khớp với ngày đánh giá \2"),
-    (re.compile(r"engine crashed \(signal (\d+), (\w+)\); the unit was not evaluated"),
-     r"bộ máy suy luận bị lỗi (tín hiệu \1, \2); đơn vị chưa được đánh giá"),
-    (re.compile(r"engine worker exited unexpectedly \(exit code (-?\d+)\); the unit was not evaluated"),
-     r"tiến trình suy luận dừng bất thường (mã \1); đơn vị chưa được đánh giá"),
-    (re.compile(r"timed out after (\S+) s; the engine was stopped"), r"quá thời gian \1 giây; đã dừng bộ máy suy luận"),
-    (re.compile(r"^not evaluated \(no engine worker\)$"), "chưa đánh giá (không có tiến trình suy luận)"),
-    (re.compile(r"^not evaluated$"), "chưa đánh giá"),
-    (re.compile(r" \(expected "), " (cần "),
-]
-
-
+# them through ntm.report.messages, whole message by whole message.
 def row_error_text(reason: str | None, lang: str) -> str:
     """A batch row error in the output's language: the known phrases translated, units in the language."""
-    if not reason:
-        return ""
-    if lang == "en":
-        for vi, en in UNITS_EN.items():
-            reason = reason.replace(f"number in {vi},", f"number in {en},")
-        return reason
-    for pattern, vi in _ROW_PHRASES:
-        reason = pattern.sub(vi, reason)
-    return reason
+    from ntm.report.messages import row_error
+
+    return row_error(reason, lang)
 
 
 # Notes and problems of `verify`, `recheck` and the register are recorded in English (they are also in the JSON);

@@ -104,8 +104,61 @@ def user_paths(problems: list[Problem], tmpdir: str) -> list[Problem]:
     return problems
 
 
-def error_body(e: NtmInputError) -> dict:
-    return {"error": "invalid_input", "message": e.render(), "problems": [p.as_dict() for p in e.problems]}
+def error_body(e: NtmInputError, lang: str = "en") -> dict:
+    """The API's 4xx body: the message and every problem (field, expected, hint) in the request's language."""
+    from ntm.report.messages import problem, render
+
+    return {"error": "invalid_input", "lang": lang, "message": "\n".join(render(p, lang) for p in e.problems),
+            "problems": [problem(p, lang).as_dict() for p in e.problems]}
+
+
+def api_lang(scope_or_request) -> str:
+    """The API answers in `?lang=`, else the first of vi/en in Accept-Language, else Vietnamese (the default
+    language of every output)."""
+    from urllib.parse import parse_qs
+
+    scope = getattr(scope_or_request, "scope", scope_or_request)
+    q = parse_qs((scope.get("query_string") or b"").decode("latin-1")).get("lang", [""])[0]
+    if q in ("vi", "en"):
+        return q
+    headers = dict(scope.get("headers") or [])
+    accept = headers.get(b"accept-language", b"").decode("latin-1")
+    best, best_q = None, -1.0
+    for i, part in enumerate(accept.split(",")):
+        tag, _, params = part.strip().partition(";")
+        tag = tag.strip().lower()[:2]
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        if tag in ("vi", "en") and weight - i * 1e-6 > best_q:
+            best, best_q = tag, weight - i * 1e-6
+    return best or "vi"
+
+
+def page_lang(scope) -> str:
+    """A page's language: `?lang=`, else the language cookie, else Vietnamese (as ntm.web.pages.lang_of)."""
+    from http.cookies import SimpleCookie
+    from urllib.parse import parse_qs
+
+    q = parse_qs((scope.get("query_string") or b"").decode("latin-1")).get("lang", [""])[0]
+    if q in ("vi", "en"):
+        return q
+    raw = dict(scope.get("headers") or []).get(b"cookie", b"").decode("latin-1")
+    try:
+        c = SimpleCookie(raw).get("ntm_lang")
+    except Exception:  # noqa: BLE001 - a malformed cookie header means no cookie
+        c = None
+    return c.value if c is not None and c.value in ("vi", "en") else "vi"
+
+
+def json_error(kind: str, message: str, problems: list[Problem], status: int, lang: str, **kw) -> JSONResponse:
+    from ntm.report.messages import problem, text
+
+    return JSONResponse({"error": kind, "lang": lang, "message": text("message", message, lang),
+                         "problems": [problem(p, lang).as_dict() for p in problems]}, status_code=status, **kw)
 
 
 def _validation_problems(exc: RequestValidationError) -> list[Problem]:
@@ -178,9 +231,11 @@ async def _too_large(scope, send, limit: int, size: int) -> None:
     if not _is_api(scope.get("path", "")):
         from html import escape
 
-        text = (f"Tệp quá lớn: {size} byte; giới hạn là {mb:g} MB. / The upload is too large: {size} bytes; the "
-                f"limit is {mb:g} MB (ntm serve --max-upload).")
-        page = (f'<!doctype html><html lang="vi"><meta charset="utf-8"><link rel="stylesheet" '
+        lang = page_lang(scope)
+        text = (f"The upload is too large: {size} bytes; the limit is {mb:g} MB (ntm serve --max-upload)."
+                if lang == "en" else
+                f"Tệp tải lên quá lớn: {size} byte; giới hạn là {mb:g} MB (ntm serve --max-upload).")
+        page = (f'<!doctype html><html lang="{lang}"><meta charset="utf-8"><link rel="stylesheet" '
                 f'href="/static/style.css"><main><h1>413</h1><p class="danger" id="too-large">{escape(text)}</p>'
                 f'<p><a href="javascript:history.back()">←</a> <a href="/">ntm</a></p></main></html>').encode()
         await send({"type": "http.response.start", "status": 413,
@@ -188,11 +243,14 @@ async def _too_large(scope, send, limit: int, size: int) -> None:
                                 (b"content-length", str(len(page)).encode())]})
         await send({"type": "http.response.body", "body": page})
         return
-    body = json.dumps({"error": "too_large", "message": f"the upload is too large ({size} bytes; the limit is "
-                       f"{limit} bytes = {mb:g} MB)",
-                       "problems": [{"message": "the upload is too large", "field": "file",
-                                     "expected": f"at most {mb:g} MB",
-                                     "hint": "split the workbook, or start the server with a larger --max-upload"}]},
+    from ntm.report.messages import problem
+
+    lang = api_lang(scope)
+    p = problem(Problem("the upload is too large", field="file", expected=f"at most {mb:g} MB",
+                        hint="split the workbook, or start the server with a larger --max-upload"), lang)
+    message = (f"the upload is too large ({size} bytes; the limit is {limit} bytes = {mb:g} MB)" if lang == "en"
+               else f"tệp tải lên quá lớn ({size} byte; giới hạn {limit} byte = {mb:g} MB)")
+    body = json.dumps({"error": "too_large", "lang": lang, "message": message, "problems": [p.as_dict()]},
                       ensure_ascii=False).encode("utf-8")
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json; charset=utf-8"),
@@ -216,7 +274,9 @@ def _template_helpers(env) -> None:
         vi, en = W.get(status, (status, status))
         return en if lang == "en" else vi
 
-    env.globals.update(status_word=i18n.status_word, observed_text=i18n.observed_text,
+    from ntm.report.words import row_error_text
+
+    env.globals.update(row_error=row_error_text, status_word=i18n.status_word, observed_text=i18n.observed_text,
                        requirement=i18n.requirement, reason_text=i18n.reason_text, set_by_word=i18n.set_by_word,
                        fmt_num=i18n.fmt_num, tier_name=tier_name, plan_status=plan_status, shown=shown)
 
@@ -274,10 +334,10 @@ def create_app(config: WebConfig) -> FastAPI:
             from urllib.parse import urlsplit
 
             if urlsplit(origin).netloc != request.headers.get("host", ""):
-                return JSONResponse({"error": "forbidden", "message": "cross-site request refused",
-                                     "problems": [{"message": "the request came from another site",
-                                                   "field": "Origin", "expected": "this server's own pages"}]},
-                                    status_code=403)
+                return json_error("forbidden", "cross-site request refused",
+                                  [Problem("the request came from another site", field="Origin",
+                                           expected="this server's own pages")], 403,
+                                  api_lang(request) if _is_api(path) else page_lang(request.scope))
         if token and not (path.startswith("/static/") or path == "/login"):
             given = ""
             auth = request.headers.get("authorization", "")
@@ -287,12 +347,12 @@ def create_app(config: WebConfig) -> FastAPI:
                 given = request.cookies[COOKIE]
             if not hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8")):
                 if _is_api(path):
-                    return JSONResponse(
-                        {"error": "unauthorized", "message": "a bearer token is required",
-                         "problems": [{"message": "missing or wrong bearer token", "field": "Authorization",
-                                       "expected": "Authorization: Bearer <token>",
-                                       "hint": "the token is in the file given to `ntm serve --token-file`"}]},
-                        status_code=401, headers={"WWW-Authenticate": "Bearer"})
+                    return json_error(
+                        "unauthorized", "a bearer token is required",
+                        [Problem("missing or wrong bearer token", field="Authorization",
+                                 expected="Authorization: Bearer <token>",
+                                 hint="the token is in the file given to `ntm serve --token-file`")],
+                        401, api_lang(request), headers={"WWW-Authenticate": "Bearer"})
                 from urllib.parse import quote
 
                 return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
@@ -317,7 +377,7 @@ def create_app(config: WebConfig) -> FastAPI:
         user_paths(exc.problems, config.tmpdir)
         exc = NtmInputError(exc.problems)
         if _is_api(request.url.path):
-            return JSONResponse(error_body(exc), status_code=422)
+            return JSONResponse(error_body(exc, api_lang(request)), status_code=422)
         from ntm.web.pages import error_page
 
         return error_page(request, exc.problems, 422)
@@ -327,7 +387,7 @@ def create_app(config: WebConfig) -> FastAPI:
         problems = _validation_problems(exc)
         e = NtmInputError(problems)
         if _is_api(request.url.path):
-            return JSONResponse(error_body(e), status_code=422)
+            return JSONResponse(error_body(e, api_lang(request)), status_code=422)
         from ntm.web.pages import error_page
 
         return error_page(request, problems, 422)
@@ -338,10 +398,30 @@ def create_app(config: WebConfig) -> FastAPI:
         kind = ("timeout" if isinstance(exc, EngineTimeout) else "busy" if isinstance(exc, Busy)
                 else "engine_crashed" if isinstance(exc, EngineCrashed) else "engine_failure")
         if _is_api(request.url.path):
-            return JSONResponse({"error": kind, "message": str(exc), "problems": []}, status_code=status)
+            return json_error(kind, str(exc), [], status, api_lang(request))
         from ntm.web.pages import error_page
 
         return error_page(request, [Problem(str(exc))], status, title_key="engine_failed")
+
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        """404, 405…: the API's JSON error shape, or the error page, in the request's language."""
+        if exc.status_code == 404:
+            message, field = "no such page", "path"
+        elif exc.status_code == 405:
+            message, field = "method not allowed", "method"
+        else:
+            message, field = str(exc.detail), None
+        problems = [Problem(message, field=field, expected=None)]
+        if _is_api(request.url.path):
+            return json_error("not_found" if exc.status_code == 404 else "http_error", message, problems,
+                              exc.status_code, api_lang(request), headers=getattr(exc, "headers", None))
+        from ntm.web.pages import error_page
+
+        return error_page(request, problems, exc.status_code, title_key="not_found" if exc.status_code == 404
+                          else "error")
 
     from ntm.web import api, pages
 

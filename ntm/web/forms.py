@@ -55,12 +55,13 @@ def spec_from(request, params):
                              tuple(_getlist(params, "flags")), overlay)
 
 
-def choice_errors(problems: list[Problem]) -> dict:
+def choice_errors(problems: list[Problem], lang: str = "vi") -> dict:
     out: dict[str, list[str]] = {}
     for p in problems:
         slot = {"--region": "region", "--flag": "flags", "--year": "year", "--level": "level", "ruleset": "ruleset",
                 "overlay": "overlay"}.get(p.field or "", "choose")
-        out.setdefault(slot, []).append(service.field_message(p) if slot != "choose" else p.render())
+        out.setdefault(slot, []).append(service.field_message(p, lang) if slot != "choose"
+                                        else service.problem_message(p, lang))
     return out
 
 
@@ -192,7 +193,7 @@ def request_from_form(request, spec, form) -> service.Request:
     return service.Request(Source(data, {}, "form"), spec.ruleset.ruleset.id, overlay, None, None)
 
 
-def field_errors(problems: list[Problem], spec) -> dict:
+def field_errors(problems: list[Problem], spec, lang: str = "vi") -> dict:
     """Problem -> the form field it belongs to ('facts.x.value' -> 'f.x'); the rest go on top of the form."""
     out: dict[str, list[str]] = {}
     for p in problems:
@@ -210,7 +211,7 @@ def field_errors(problems: list[Problem], spec) -> dict:
             slot = "u." + f[5:].split(".", 1)[0].split("[", 1)[0]
         elif f.startswith("assessment"):
             slot = "a.date"
-        msg = service.field_message(p) if slot != "_top" else p.render()
+        msg = service.field_message(p, lang) if slot != "_top" else service.problem_message(p, lang)
         out.setdefault(slot, []).append(msg)
     return out
 

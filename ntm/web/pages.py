@@ -72,7 +72,9 @@ def render(request: Request, name: str, ctx: dict, status: int = 200) -> HTMLRes
 
 
 def error_page(request: Request, problems: list[Problem], status: int, title_key: str = "error") -> HTMLResponse:
-    return render(request, "error.html", {"problems": [p.render() for p in problems], "title_key": title_key},
+    lang = lang_of(request)
+    return render(request, "error.html", {"problems": [service.problem_message(p, lang) for p in problems],
+                                          "title_key": title_key},
                   status)
 
 
@@ -158,7 +160,7 @@ def form_page(request: Request):
         spec = forms.spec_from(request, q)
     except NtmInputError as e:
         entries = _rulesets()
-        errs = forms.choice_errors(e.problems)
+        errs = forms.choice_errors(e.problems, lang_of(request))
         return render(request, "home.html", choose_context(request, entries, q.get("ruleset") or
                                                            _in_force_today(entries), q, errs), 422)
     return render(request, "form.html", forms.form_context(spec, q, {}, q))
@@ -167,12 +169,18 @@ def form_page(request: Request):
 @router.post("/form", response_class=HTMLResponse)
 async def form_submit(request: Request):
     form = await request.form()
-    spec = forms.spec_from(request, form)
+    try:
+        spec = forms.spec_from(request, form)
+    except NtmInputError as e:
+        entries = _rulesets()
+        chosen = form.get("ruleset") if any(r.id == form.get("ruleset") for r in entries) else _in_force_today(entries)
+        return render(request, "home.html", choose_context(request, entries, chosen, form,
+                                                           forms.choice_errors(e.problems, lang_of(request))), 422)
     try:
         req = forms.request_from_form(request, spec, form)
         req = _checked(request, req)
     except NtmInputError as e:
-        ctx = forms.form_context(spec, form, forms.field_errors(e.problems, spec), form)
+        ctx = forms.form_context(spec, form, forms.field_errors(e.problems, spec, lang_of(request)), form)
         return render(request, "form.html", ctx, 422)
     return RedirectResponse(f"/r/{_keep(request, req)}", status_code=303)
 
@@ -197,13 +205,20 @@ async def upload(request: Request):
         ruleset = api.ruleset_id(form.get("ruleset") or None) if form.get("ruleset") != "auto" else None
         overlay = _overlay_from_form(request, form.get("overlay"), form.get("overlay_file"))
         as_of = forms.parse_date(form.get("as_of"), "as_of")
+        if name.lower().endswith((".xlsx", ".csv")):
+            from ntm.web.app import save_upload
+
+            path = save_upload(request.app, data, "template", name)
+            rows = api.check_rows(request, path, ruleset, overlay)
+            if rows > 1:  # a filled template of many communes: every row is evaluated, as on the batch page
+                return start_batch(request, path, name, ruleset, overlay, as_of, rows)
         src = forms.uploaded_source(request, name, data, ruleset, overlay)
         req = _checked(request, service.Request(src, ruleset, overlay, as_of, None))
     except NtmInputError as e:
         from ntm.web.app import user_paths
 
         user_paths(e.problems, request.app.state.config.tmpdir)
-        errs = {"upload": [p.render() for p in e.problems]}
+        errs = {"upload": [service.problem_message(p, lang_of(request)) for p in e.problems]}
         chosen = form.get("ruleset") if form.get("ruleset") not in (None, "", "auto") else _in_force_today(entries)
         ctx = choose_context(request, entries, chosen if any(r.id == chosen for r in entries) else
                              _in_force_today(entries), form, errs)
@@ -230,7 +245,12 @@ def result_json(request: Request, key: str):
     try:
         req = _stored(request, key)
     except _Expired:
-        return JSONResponse({"error": "not_found", "message": tr("expired", "en"), "problems": []}, 404)
+        from ntm.web.app import api_lang
+
+        lang = api_lang(request) if request.query_params.get("lang") or request.headers.get("accept-language") \
+            else lang_of(request)
+        return JSONResponse({"error": "not_found", "lang": lang, "message": tr("expired", lang), "problems": []},
+                            404)
     text = engine(request).call(service.outcome_json, req)
     return Response(text.encode("utf-8"), media_type="application/json",
                     headers={"Content-Disposition": f'attachment; filename="ntm-{key}.json"'})
@@ -308,7 +328,7 @@ async def whatif_run(request: Request, key: str):
             res = engine(request).call(service.whatif, req, changes)
             ctx = {"result": res, "s": res.scenarios[0], "problems": []}
     except NtmInputError as e:
-        ctx = {"problems": e.problems, "result": None}
+        ctx = {"problems": [service.problem_message(p, lang_of(request)) for p in e.problems], "result": None}
     if request.headers.get("hx-request"):
         return render(request, "_whatif_result.html", ctx)
     o = engine(request).call(service.outcome, req)
@@ -358,7 +378,7 @@ async def plan_run(request: Request, key: str):
         errs = {}
         for p in e.problems:
             slot = "target" if p.field in ("--target", "target") else "fixed" if p.field == "--fixed" else "costs"
-            errs.setdefault(slot, []).append(p.render())
+            errs.setdefault(slot, []).append(service.problem_message(p, lang_of(request)))
         return render(request, "plan.html", {"o": o, "key": key, "values": values, "doc": None, "errors": errs}, 422)
     return render(request, "plan.html", {"o": o, "key": key, "values": values, "doc": doc, "errors": {},
                                          "costs_name": getattr(up, "filename", None) if costs else None})
@@ -410,9 +430,16 @@ async def batch_start(request: Request):
         from ntm.web.app import user_paths
 
         user_paths(e.problems, request.app.state.config.tmpdir)
-        return render(request, "batch.html", batch_context(request, form, {"file": [p.render() for p in e.problems]}),
+        errs = {"file": [service.problem_message(p, lang_of(request)) for p in e.problems]}
+        return render(request, "batch.html", batch_context(request, form, errs),
                       422)
-    job = BatchJob(uuid.uuid4().hex[:16], f.filename, total=rows)
+    return start_batch(request, path, f.filename, ruleset, overlay, as_of, rows)
+
+
+def start_batch(request: Request, path: str, name: str, ruleset, overlay, as_of, rows: int) -> RedirectResponse:
+    """Run a checked workbook in the background and send the browser to its progress page."""
+    job = BatchJob(uuid.uuid4().hex[:16], name, total=rows)
+    lang = lang_of(request)
     jobs = request.app.state.jobs
     while len(jobs) >= 32:  # keep the latest batches only
         jobs.pop(next(iter(jobs)))
@@ -432,11 +459,13 @@ async def batch_start(request: Request):
         except NtmInputError as e:
             from ntm.web.app import user_paths
 
-            job.error = [p.render() for p in user_paths(e.problems, request.app.state.config.tmpdir)]
+            job.error = [service.problem_message(p, lang)
+                         for p in user_paths(e.problems, request.app.state.config.tmpdir)]
         except EngineFailure as e:
-            job.error = [str(e)]
+            job.error = [service.problem_message(Problem(str(e)), lang)]
         except Exception as e:  # noqa: BLE001 - shown on the page, never a dead progress bar
-            job.error = [f"internal error: {type(e).__name__}: {e}"]
+            job.error = [(f"internal error: {type(e).__name__}: {e} — please report" if lang == "en" else
+                          f"lỗi nội bộ: {type(e).__name__}: {e} — xin hãy báo lỗi")]
         finally:
             job.finished = True
 
@@ -566,7 +595,8 @@ async def verify_upload(request: Request):
         path = request.app.state.config.register
         entries = register.rows(path) if os.path.exists(path) else []
         return render(request, "register.html", {"entries": entries, "check": None, "verify_errors":
-                                                 [p.render() for p in e.problems],
+                                                 [service.problem_message(p, lang_of(request))
+                                                  for p in e.problems],
                                                  "register_name": os.path.basename(path)}, 422)
     return render(request, "verify_result.html", {"verdict": verdict, "name": f.filename})
 

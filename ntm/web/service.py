@@ -185,19 +185,57 @@ def whatif_json(req: Request, changes: dict) -> str:
 
 
 def plan(req: Request, target: str, costs: str | None = None, fixed: tuple[str, ...] = ()) -> dict:
-    """The cheapest exact plan for one commune (the document `ntm plan --format json` prints)."""
+    """The cheapest exact plan (the document `ntm plan --format json` prints): for a commune or a province judged
+    on its districts, the unit's plan; for a district listing its communes, which communes to lift first."""
     import json
 
     from ntm.engine.plan import plan_unit, unit_document
     from ntm.engine.plan_costs import load_costs
 
+    from ntm.commands.tiernames import resolve_tier
+
     inp = inputs(req)
-    if inp.dossier.dossier.communes:
-        raise NtmInputError.single("the web plan is for one commune; this dossier lists communes", field="dossier",
-                                   hint="use `ntm plan` on the district file for a district plan")
+    d = inp.dossier.dossier
+    target = resolve_tier(target, inp.ruleset.ruleset, d.unit.level, "target")
     cm = load_costs(costs, inp.ruleset.ruleset) if costs else None
-    p = plan_unit(inp, target, costs=cm, fixed=frozenset(fixed), as_of=req.as_of)
-    return json.loads(json.dumps(unit_document(inp, p, cm), ensure_ascii=False, sort_keys=True))
+    if d.communes:  # a district (or province) with its communes: the group plan, as `ntm plan` on its file
+        doc = _group_plan(req, target, cm, frozenset(fixed))
+    else:  # a commune, or a province judged on its districts: the unit's own cheapest plan
+        p = plan_unit(inp, target, costs=cm, fixed=frozenset(fixed), as_of=req.as_of)
+        doc = unit_document(inp, p, cm)
+    return json.loads(json.dumps(doc, ensure_ascii=False, sort_keys=True))
+
+
+def _group_plan(req: Request, target: str, cm, fixed: frozenset) -> dict:
+    """`plan_group` reads a file: the request's dossier (whose communes are declared, never files: see
+    `_no_file_references`) is written to a private folder under the user's file name, and errors name that."""
+    import shutil
+    import tempfile
+
+    import yaml
+
+    from ntm.engine.plan_group import group_document, plan_group
+
+    name = os.path.basename(req.source.name if isinstance(req.source, Text) else (req.source.path or "dossier"))
+    if not name.lower().endswith((".yaml", ".yml", ".json")):
+        name += ".yaml"
+    folder = tempfile.mkdtemp(prefix="ntm-plan-")
+    try:
+        path = os.path.join(folder, name)
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(req.source.text if isinstance(req.source, Text) else
+                     yaml.safe_dump(req.source.data, allow_unicode=True, sort_keys=False))
+        try:
+            gp, ginp = plan_group(path, target, costs=cm, fixed=fixed, ruleset=req.ruleset, overlay=req.overlay,
+                                  as_of=req.as_of)
+        except NtmInputError as e:
+            for p in e.problems:
+                if p.file and p.file.startswith(folder):
+                    p.file = os.path.basename(p.file)
+            raise NtmInputError(e.problems) from None
+        return group_document(gp, ginp, cm)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def record(req: Request, key: str | None = None, signer: str | None = None) -> str:
@@ -326,8 +364,16 @@ def problem_dicts(e: NtmInputError) -> list[dict]:
     return [p.as_dict() for p in e.problems]
 
 
-def field_message(p: Problem) -> str:
-    """A problem as shown beside its form field: the CLI's message without the file and field prefix."""
-    from dataclasses import replace
+def field_message(p: Problem, lang: str = "en") -> str:
+    """A problem as shown beside its form field: the CLI's message without the file and field prefix, in the
+    page's language."""
+    from ntm.report.messages import render
 
-    return replace(p, file=None, line=None, field=None).render()
+    return render(p, lang, where=False)
+
+
+def problem_message(p: Problem, lang: str = "en") -> str:
+    """A whole problem (file, line, field, message) in the page's language."""
+    from ntm.report.messages import render
+
+    return render(p, lang)
