@@ -1138,7 +1138,14 @@ def _save(save: Path, reader: Reader, i: int, inp: Input, kind: str, detail: str
 
 
 def make_input(reader: Reader, env: Env, seed: int, i: int) -> Input:
-    return reader.make(random.Random(f"{seed}:{reader.name}:{i}"), env)
+    """Input i of a reader; a mutation the generator itself cannot build (a value too deep to dump) is drawn
+    again from a derived seed, so every index yields an input."""
+    for attempt in range(5):
+        try:
+            return reader.make(random.Random(f"{seed}:{reader.name}:{i}" + (f":{attempt}" if attempt else "")), env)
+        except (RecursionError, ValueError, UnicodeError, OverflowError):
+            continue
+    raise RuntimeError(f"no input could be generated for {reader.name} #{i}")
 
 
 def run_reader(name: str, start: int, stop: int, seed: int, save: Path | None, hang: float, cli_every: int,
@@ -1275,9 +1282,13 @@ def supervise(name: str, count: int, seed: int, save: Path | None, hang: float, 
                 proc.join()
                 start = count
                 break
-            elif msg[0] == "crash":
+            elif msg[0] == "crash":  # a bug in the campaign itself: say so and go on from the next input
                 proc.join()
-                raise RuntimeError(f"campaign child for {name} crashed: {msg[1]}")
+                print(f"  campaign error in {name} at #{current}: {msg[1][:2000]}", flush=True)
+                total.setdefault("campaign_errors", 0)
+                total["campaign_errors"] += 1
+                start = (current + 1) if current is not None else count
+                break
     total["seconds"] = time.monotonic() - t_start
     return total
 

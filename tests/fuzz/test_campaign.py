@@ -96,3 +96,15 @@ def test_an_api_body_that_cannot_be_decoded_is_a_json_error(tmp_path):
         r = c.get("/api/v1/no-such-thing")
         assert r.status_code == 404 and r.json()["error"] == "invalid_input"
         assert c.get("/no-such-page").status_code == 404
+
+
+@pytest.mark.parametrize("name", ["workbook-bad-sheet-xml.xlsx", "workbook-cell-ref-past-zzz.xlsx"])
+def test_a_damaged_authoring_workbook_is_a_clear_error_and_writes_nothing(tmp_path, name):
+    """Sheet XML openpyxl cannot parse (ParseError) or a cell reference past column ZZZ (ValueError) surfaced
+    while the rows were read, as an internal error of `ntm rulesets import`."""
+    from fuzzkit import assert_clean_refusal, run_main
+
+    run = run_main("rulesets", "import", CORPUS / name, "-o", tmp_path / "out.yaml", cwd=tmp_path)
+    assert_clean_refusal(run)
+    assert "this sheet cannot be read" in run.stderr
+    assert list(tmp_path.iterdir()) == []
