@@ -150,6 +150,32 @@ def mutate_data(rng: random.Random, data, ops: int | None = None, skip=()):
     return data
 
 
+NUMBERISH = [0, -0.0, -1, 1, 100, 100.0000001, 101, 1e308, -1e308, 1e30, 5e-324, 10 ** 400, 2 ** 63, 61200000, 1e-9,
+             99.99999, True, False, None, "61,2", "5.5", " 61 ", "", "có", "không", "yes", "1e3", [], {}, "x" * 300]
+
+
+def gentle(rng: random.Random, data, within: str):
+    """Only values under data[within] change, to number-like values: most such inputs pass validation and reach
+    the engine (what a tired clerk types), where structural mutations are refused at the door."""
+    data = copy.deepcopy(data)
+    if not isinstance(data, dict) or not isinstance(data.get(within), (dict, list)):
+        return data
+    locs = [loc for loc in _locations(data[within]) if loc]
+    for _ in range(rng.choice([1, 1, 2, 3])):
+        if not locs:
+            break
+        loc = rng.choice(locs)
+        parent = data[within]
+        try:
+            for part in loc[:-1]:
+                parent = parent[part]
+            if not isinstance(parent[loc[-1]], (dict, list)):
+                parent[loc[-1]] = copy.deepcopy(rng.choice(NUMBERISH))
+        except (KeyError, IndexError, TypeError):
+            pass
+    return data
+
+
 def dump(rng: random.Random, data, fmt: str) -> bytes:
     import yaml
 
@@ -235,8 +261,15 @@ def byte_edits(rng: random.Random, data: bytes) -> bytes:
     return bytes(b)
 
 
-def mutate_document(rng: random.Random, text: str, data, fmt: str = "yaml", skip=()) -> tuple[bytes, str]:
-    """(bytes, suffix) of a mutated YAML/JSON document: structure (60%), hand edits (20%), bytes (20%)."""
+def mutate_document(rng: random.Random, text: str, data, fmt: str = "yaml", skip=(),
+                    within: str | None = None) -> tuple[bytes, str]:
+    """(bytes, suffix) of a mutated YAML/JSON document: number-like values under `within` (25% when given),
+    structure (60%), hand edits (20%), bytes (20%)."""
+    if within and rng.random() < 0.25:
+        try:
+            return dump(rng, gentle(rng, data, within), "yaml"), ".yaml"
+        except (ValueError, UnicodeError, RecursionError, OverflowError):
+            return text.encode("utf-8"), ".yaml"
     r = rng.random()
     if r < 0.6:
         fmt = rng.choice([fmt, fmt, fmt, "json" if fmt == "yaml" else "yaml"])
@@ -476,7 +509,7 @@ def dossier_seeds():
 def make_dossier(rng, env: Env) -> Input:
     seed = rng.choice(dossier_seeds())
     text, data = env.text(seed)
-    b, suffix = mutate_document(rng, text, data)
+    b, suffix = mutate_document(rng, text, data, within="facts")
     return Input(b, suffix, {"seed": seed.name, "overlay": rng.random() < 0.5 and "2018" not in seed.name})
 
 
@@ -506,7 +539,7 @@ def run_dossier(env: Env, path: Path, inp: Input) -> str:
 def make_overlay(rng, env: Env) -> Input:
     seed = rng.choice([OVERLAY, OVERLAY, EX / "overlays" / "tinh-minh-hoa-2026.yaml"])
     text, data = env.text(seed)
-    b, suffix = mutate_document(rng, text, data)
+    b, suffix = mutate_document(rng, text, data, within="thresholds")
     return Input(b, suffix, {"commune": "xa-nhom-3-2026.yaml" if "2026" in seed.name else COMMUNE.name})
 
 
@@ -608,24 +641,42 @@ def make_small(seed: Path):
     return make
 
 
-def run_scenario(env: Env, path: Path, inp: Input) -> str:
-    from ntm.engine.whatif import load_scenarios
+def _commune_inputs(env: Env):
+    from ntm.engine.evaluate import gather
 
-    load_scenarios(str(path), env.rs)
+    return env.once("commune-inputs", lambda: gather(str(COMMUNE), None, str(OVERLAY)))
+
+
+def run_scenario(env: Env, path: Path, inp: Input) -> str:
+    """As `ntm whatif COMMUNE --overlay O --scenario FILE`: read, then every scenario through the engine."""
+    from ntm.engine.whatif import load_scenarios, whatif
+
+    inputs = _commune_inputs(env)
+    whatif(inputs, load_scenarios(str(path), inputs.ruleset.ruleset)[:5])
     return "ok"
 
 
 def run_costs(env: Env, path: Path, inp: Input) -> str:
+    """As `ntm plan COMMUNE -t standard --overlay O --costs FILE`."""
+    from ntm.engine.plan import plan_unit
     from ntm.engine.plan_costs import load_costs
 
-    load_costs(str(path), env.rs)
+    inputs = _commune_inputs(env)
+    plan_unit(inputs, "standard", costs=load_costs(str(path), inputs.ruleset.ruleset))
     return "ok"
 
 
 def run_targets(env: Env, path: Path, inp: Input) -> str:
+    """Read the targets; one in twenty also plans the example district against them (as `ntm plan`)."""
     from ntm.engine.plan_targets import load_targets
 
-    load_targets(str(path), env.rs)
+    inputs = _commune_inputs(env)
+    tg = load_targets(str(path), inputs.ruleset.ruleset)
+    if len(inp.data) % 20 == 0:
+        from ntm.engine.plan_group import plan_group
+
+        plan_group(str(DISTRICT), "standard", costs=None, fixed=frozenset(), ruleset=None, overlay=str(OVERLAY),
+                   as_of=None, commune_target=None, budget=None, targets=tg)
     return "ok"
 
 
@@ -842,7 +893,7 @@ def run_register(env: Env, path: Path, inp: Input) -> str:
     register.verify(str(path), expect_head=inp.extra.get("head"))
     register.rows(str(path))
     register.rows(str(path), unit="99001", year=2024)
-    for ident in ("1", "3", "0", "99999999999", "%", "_", "a", "\u200b"):
+    for ident in ("1", "99999999999", "%"):
         try:
             register.get(str(path), ident)
         except env.NtmInputError:
