@@ -473,6 +473,10 @@ class Env:
         self.catalogue = self.rs.fact_map()
         self._cache: dict = {}
 
+    def close(self) -> None:
+        if "client" in self._cache:
+            self._cache.pop("client").__exit__(None, None, None)
+
     def once(self, key, make):
         if key not in self._cache:
             self._cache[key] = make()
@@ -690,9 +694,13 @@ def make_csv(rng, env: Env) -> Input:
 
 def _batch_xlsx(env: Env) -> bytes:
     def make():
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("ntm_make_example", EX / "batch" / "make_example.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
         out = env.tmp / "seed-batch.xlsx"
-        subprocess.run([sys.executable, str(EX / "batch" / "make_example.py"), "--xlsx", str(out)], check=True,
-                       capture_output=True, cwd=env.tmp)
+        mod.to_xlsx(mod.table(), str(out))  # the example table, typed cells
         return out.read_bytes()
     return env.once("xlsx", make)
 
@@ -704,7 +712,7 @@ def make_xlsx(rng, env: Env) -> Input:
 def run_table(env: Env, path: Path, inp: Input) -> str:
     from ntm.batch.inputs import read_input
 
-    read_input(str(path), env.catalogue, sheet="Sheet1" if inp.extra.get("sheet") else None)
+    read_input(str(path), env.catalogue, sheet="Hồ sơ" if inp.extra.get("sheet") else None)
     return "ok"
 
 
@@ -1200,14 +1208,16 @@ def make_input(reader: Reader, env: Env, seed: int, i: int) -> Input:
 
 
 def run_reader(name: str, start: int, stop: int, seed: int, save: Path | None, hang: float, cli_every: int,
-               report=None, only: int | None = None) -> dict:
-    """Inputs start..stop-1 of one reader, in this process. `report(msg)` gets progress; returns the figures."""
+               report=None, only: int | None = None, env: Env | None = None) -> dict:
+    """Inputs start..stop-1 of one reader, in this process. `report(msg)` gets progress; returns the figures.
+    `env`: seed files shared with other readers (the caller closes it); default: a private one."""
     os.environ.setdefault("NTM_PROJECT", "none")
     reader = BY_NAME[name]
     stats = {"inputs": 0, "ok": 0, "user": 0, "internal": 0, "hang": 0, "partial": 0, "max_s": 0.0,
              "cli": 0, "cli_bad": 0, "failures": []}
+    shared = env is not None
     with tempfile.TemporaryDirectory(prefix=f"ntm-campaign-{name}-") as tmp:
-        env = Env(Path(tmp))
+        env = env or Env(Path(tmp))
         indices = [only] if only is not None else range(start, stop)
         for i in indices:
             try:
@@ -1247,8 +1257,8 @@ def run_reader(name: str, start: int, stop: int, seed: int, save: Path | None, h
                     pass
             if report:
                 report(("done", i, part))
-        if "client" in env._cache:
-            env._cache["client"].__exit__(None, None, None)
+        if not shared:
+            env.close()
     stats["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return stats
 
