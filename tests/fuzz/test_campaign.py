@@ -116,3 +116,28 @@ def test_a_damaged_authoring_workbook_is_a_clear_error_and_writes_nothing(tmp_pa
     assert_clean_refusal(run)
     assert "this sheet cannot be read" in run.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- found, owned by another branch
+# Reproducers the campaign saved for failures another helper's branch fixes (named h-<owner>-...). Not strict:
+# after that branch is merged `pytest -rX tests/fuzz/test_campaign.py` shows them XPASS; then drop the mark.
+OWNED = sorted((CORPUS / "owned").glob("h-*"))
+
+
+@pytest.mark.xfail(reason="found by the campaign; fixed on the owning branch (see the file name)", strict=False)
+@pytest.mark.parametrize("path", OWNED, ids=[p.name for p in OWNED])
+def test_owned_reproducers_are_refused_clearly_and_quickly(tmp_path, path):
+    from fuzzkit import COMMUNE, OVERLAY, assert_clean_refusal, run_ntm
+
+    if path.suffix == ".xlsx" and "batch" in path.name:
+        args = ["batch", path, "--no-isolation", "-f", "json", "-o", tmp_path / "o.json"]
+    elif path.suffix == ".xlsx":
+        args = ["rulesets", "import", path, "-o", tmp_path / "o.yaml"]
+    elif "overlay" in path.name:
+        args = ["evaluate", COMMUNE, "--overlay", path]
+    else:
+        args = ["evaluate", path, "--overlay", OVERLAY]
+    run = run_ntm(*args, cwd=tmp_path, timeout=10)
+    assert run.code in (0, 1, 2) and "Traceback" not in run.stderr and "internal error" not in run.stderr, run
+    if run.code == 2:
+        assert_clean_refusal(run)
