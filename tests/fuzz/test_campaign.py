@@ -118,6 +118,18 @@ def test_a_damaged_authoring_workbook_is_a_clear_error_and_writes_nothing(tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_price_too_large_for_exact_arithmetic_is_refused_at_its_line(tmp_path):
+    """per_unit: 10**400 read fine, then the plan's cost could not be written with 6 decimals (InvalidOperation,
+    exit 3). A price is now at most 10**12, refused at its file:line."""
+    from fuzzkit import COMMUNE, OVERLAY, assert_clean_refusal, run_main
+
+    run = run_main("plan", COMMUNE, "-t", "standard", "--overlay", OVERLAY, "--costs", CORPUS / "costs-huge-price.yaml",
+                   "-f", "json", "-o", tmp_path / "plan.json", cwd=tmp_path)
+    assert_clean_refusal(run)
+    assert "costs-huge-price.yaml:78: costs.solid_waste_treated_pct.per_unit" in run.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 # ---------------------------------------------------------------- found, owned by another branch
 # Reproducers the campaign saved for failures another helper's branch fixes (named h-<owner>-...). Not strict:
 # after that branch is merged `pytest -rX tests/fuzz/test_campaign.py` shows them XPASS; then drop the mark.
