@@ -868,6 +868,14 @@ def _register_sql(rng) -> list:
     return out
 
 
+def _sql_text(v) -> str:
+    """A nested value as column text (the damage an edit with a database tool does); the campaign's own step."""
+    try:
+        return json.dumps(v, default=str)[:5000]
+    except (RecursionError, ValueError):
+        return "[[[[" * 100
+
+
 def run_register(env: Env, path: Path, inp: Input) -> str:
     from ntm.audit import register
 
@@ -876,7 +884,7 @@ def run_register(env: Env, path: Path, inp: Input) -> str:
         conn = sqlite3.connect(path)
         for sql, args in inp.extra["sql"]:
             try:
-                conn.execute(sql, tuple(a if not isinstance(a, (list, dict, bool)) else str(a) for a in args))
+                conn.execute(sql, tuple(a if not isinstance(a, (list, dict, bool)) else _sql_text(a) for a in args))
             except (sqlite3.Error, OverflowError):
                 pass
         conn.commit()
@@ -1187,9 +1195,13 @@ def _save(save: Path, reader: Reader, i: int, inp: Input, kind: str, detail: str
     folder = save / reader.name
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{i}-{kind}{inp.suffix}").write_bytes(inp.data)
-    meta = {k: v for k, v in inp.extra.items() if k not in ("record",)}
+    import reprlib
+
+    short = reprlib.Repr()  # a value may be nested 5,000 deep
+    short.maxlevel, short.maxstring, short.maxother = 4, 200, 200
+    meta = short.repr({k: v for k, v in inp.extra.items() if k not in ("record",)})
     (folder / f"{i}-{kind}.txt").write_text(
-        f"reader={reader.name} index={i} seed={seed} kind={kind} extra={meta!r}\n"
+        f"reader={reader.name} index={i} seed={seed} kind={kind} extra={meta}\n"
         f"reproduce: .venv/bin/python -m tests.fuzz.campaign --reader {reader.name} --only {i} --seed {seed}\n\n"
         f"{detail}\n", encoding="utf-8", errors="replace")
     if "record" in inp.extra:
