@@ -141,7 +141,13 @@ OWNED = sorted((CORPUS / "owned").glob("h-*"))
 def test_owned_reproducers_are_refused_clearly_and_quickly(tmp_path, path):
     from fuzzkit import COMMUNE, OVERLAY, assert_clean_refusal, run_ntm
 
-    if path.suffix == ".xlsx" and "batch" in path.name:
+    if path.suffix == ".sqlite":  # a copy: reading a register may still write to it (owned by h-trust too)
+        import shutil
+
+        db = tmp_path / "register.sqlite"
+        shutil.copy(path, db)
+        args = ["register", "verify", "--db", db]
+    elif path.suffix == ".xlsx" and "batch" in path.name:
         args = ["batch", path, "--no-isolation", "-f", "json", "-o", tmp_path / "o.json"]
     elif path.suffix == ".xlsx":
         args = ["rulesets", "import", path, "-o", tmp_path / "o.yaml"]
