@@ -73,9 +73,11 @@ def load_private(path: str):
     except OSError as e:
         raise NtmInputError.single(f"cannot read signing key: {e.strerror or e}", file=path,
                                    field="--sign-key") from None
+    from cryptography.exceptions import UnsupportedAlgorithm
+
     try:
         key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnsupportedAlgorithm):  # a damaged key can name a curve nobody supports
         raise NtmInputError.single("not an unencrypted PEM private key", file=path, field="--sign-key",
                                    hint="create one with `ntm keys generate --out council.key`") from None
     if not isinstance(key, Ed25519PrivateKey):
@@ -86,6 +88,7 @@ def load_private(path: str):
 def load_public(path: str) -> bytes:
     """A public key file (PEM, as `keys generate` writes it) -> raw 32 bytes."""
     from cryptography.hazmat.primitives import serialization
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     try:
@@ -94,7 +97,7 @@ def load_public(path: str) -> bytes:
         pub = serialization.load_pem_public_key(data)
     except OSError as e:
         raise NtmInputError.single(f"cannot read public key: {e.strerror or e}", file=path) from None
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnsupportedAlgorithm):
         raise NtmInputError.single("not a PEM public key", file=path, expected="a .pub file from `ntm keys generate`") \
             from None
     if not isinstance(pub, Ed25519PublicKey):

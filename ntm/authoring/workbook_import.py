@@ -12,7 +12,9 @@ import os
 import re
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
+from xml.etree.ElementTree import ParseError
 
 from pydantic import ValidationError
 
@@ -95,6 +97,27 @@ def _letter(i: int) -> str:
 
 # ---- reading sheets ------------------------------------------------------------------------------------------
 
+# what openpyxl raises on a damaged part (bad XML, a cell reference past ZZZ, a truncated stream)
+_BROKEN = (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, OSError, ValueError, TypeError, EOFError, ParseError,
+           SyntaxError, IndexError, AttributeError, zlib.error)
+
+
+def _iter_rows(ws, **kw):
+    """ws.iter_rows(values_only=True): a sheet's XML is parsed as it is read, so a damaged part shows up here,
+    not when the workbook is opened; it becomes a clear error naming the sheet."""
+    rows = ws.iter_rows(values_only=True, **kw)
+    while True:
+        try:
+            values = next(rows)
+        except StopIteration:
+            return
+        except _BROKEN as e:
+            raise NtmInputError.single(f"this sheet cannot be read ({type(e).__name__}: {str(e)[:200]})",
+                                       field=ws.title, expected="an .xlsx workbook written by "
+                                       "`ntm rulesets export`") from None
+        yield values
+
+
 def read_table(ctx: Ctx, wb, sheet: str, cols: list[L.Col], dynamic=None, optional=("fp",)) -> list[TRow] | None:
     """The rows of a sheet, by header (columns may be moved). Unknown and missing headers are problems."""
     if sheet not in wb.sheetnames:
@@ -107,7 +130,7 @@ def read_table(ctx: Ctx, wb, sheet: str, cols: list[L.Col], dynamic=None, option
     known = {_norm(c.header): c for c in cols}
     found: dict[str, int] = {}
     colmap: dict[int, L.Col] = {}
-    header = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+    header = next(_iter_rows(ws, min_row=1, max_row=1), ())
     for i, h in enumerate(header, 1):
         if _blank(h):
             continue
@@ -133,7 +156,7 @@ def read_table(ctx: Ctx, wb, sheet: str, cols: list[L.Col], dynamic=None, option
         ctx.structural = True
         return None
     rows = []
-    for r, values in enumerate(ws.iter_rows(min_row=2, values_only=True), 2):
+    for r, values in enumerate(_iter_rows(ws, min_row=2), 2):
         vals, addr = {}, {}
         for i, col in colmap.items():
             v = values[i - 1] if i - 1 < len(values) else None
@@ -341,7 +364,7 @@ def info_sheet(ctx: Ctx, wb, spec) -> dict | None:
     ws = wb[L.SHEET_INFO]
     kinds = {k: kind for k, _, kind in spec}
     out, seen = {}, set()
-    for r, values in enumerate(ws.iter_rows(min_row=2, values_only=True), 2):
+    for r, values in enumerate(_iter_rows(ws, min_row=2), 2):
         key = values[0] if values else None
         v = values[2] if len(values) > 2 else None
         if _blank(key):
@@ -809,14 +832,14 @@ def open_workbook(path: str):
         return openpyxl.load_workbook(path, data_only=True, read_only=True)
     except FileNotFoundError:
         raise NtmInputError.single("no such file", file=path) from None
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as e:
+    except _BROKEN as e:
         raise NtmInputError.single(f"cannot read the workbook: {e}", file=path,
                                    expected="an .xlsx workbook written by `ntm rulesets export`") from None
 
 
 def workbook_kind(wb) -> str:
     if L.SHEET_INFO in wb.sheetnames:
-        for values in wb[L.SHEET_INFO].iter_rows(min_row=2, values_only=True):
+        for values in _iter_rows(wb[L.SHEET_INFO], min_row=2):
             if values and values[0] == "kind" and len(values) > 2 and not _blank(values[2]):
                 try:
                     return L.from_words("ruleset_kind", str(values[2]))

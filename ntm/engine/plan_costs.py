@@ -29,6 +29,8 @@ from ntm.criteria.yamlsrc import load, read_text
 from ntm.errors import NtmInputError, Problem, did_you_mean
 
 Number = StrictInt | StrictFloat
+# a price above this is a typo (or an attack): totals stay within exact 6-decimal arithmetic (Decimal, 28 digits)
+MAX_PRICE = 10**12
 
 
 class CostLabel(Strict):
@@ -47,7 +49,7 @@ class CostInfo(Strict):
 class CostEntry(Strict):
     """Price of one unit of change (a percentage point, a km, a million VND of income, one 'false → true')."""
 
-    per_unit: Annotated[Number, Field(ge=0)] | None = None
+    per_unit: Annotated[Number, Field(ge=0, le=MAX_PRICE)] | None = None
     unit: StrictStr | None = None
     purchasable: StrictBool = True
     note: StrictStr | None = None
@@ -64,7 +66,7 @@ class CostEntry(Strict):
 class MissingCost(Strict):
     """What it costs to measure a fact the dossier does not give (a survey, an inspection)."""
 
-    per_fact: Annotated[Number, Field(ge=0)]
+    per_fact: Annotated[Number, Field(ge=0, le=MAX_PRICE)]
     note: StrictStr | None = None
 
 

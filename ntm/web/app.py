@@ -392,6 +392,23 @@ def create_app(config: WebConfig) -> FastAPI:
 
         return error_page(request, problems, 422)
 
+    from starlette.exceptions import HTTPException as _HTTPException
+
+    @app.exception_handler(_HTTPException)
+    async def _http_error(request: Request, exc: _HTTPException):
+        """The framework's own refusals (a body it cannot decode, an unknown path or method) in the API's
+        error shape, so a client always gets {error, message, problems}."""
+        if not _is_api(request.url.path):
+            from fastapi.exception_handlers import http_exception_handler
+
+            return await http_exception_handler(request, exc)
+        message = str(exc.detail) if exc.detail else "bad request"
+        if exc.status_code == 400:
+            message = "the request body cannot be read: " + message
+        return JSONResponse({"error": "invalid_input" if exc.status_code < 500 else "server_error",
+                             "message": message, "problems": [{"message": message}]},
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
     @app.exception_handler(EngineFailure)
     async def _engine(request: Request, exc: EngineFailure):
         status = 504 if isinstance(exc, EngineTimeout) else 503 if isinstance(exc, Busy) else 500
