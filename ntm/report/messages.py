@@ -128,6 +128,7 @@ _MESSAGES = [
     (r"a bearer token is required", "cần mã truy cập"),
     (r"no such page", "không có trang này"),
     (r"method not allowed", "phương thức không được phép"),
+    (r"the request body cannot be read", "không đọc được nội dung yêu cầu"),
     (r"the web plan is for one unit.*", "kế hoạch trên web dành cho một đơn vị"),
     (r"no engine worker became free within (\S+) s; try again later",
      r"không có tiến trình suy luận nào rảnh trong \1 giây; hãy thử lại sau"),

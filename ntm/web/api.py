@@ -29,7 +29,7 @@ class Problem(BaseModel):
 
 
 class ErrorOut(BaseModel):
-    error: str = Field(description="invalid_input | too_large | unauthorized | timeout | engine_crashed | busy")
+    error: str = Field(description="invalid_input | not_found | http_error | too_large | unauthorized | timeout | engine_crashed | busy")
     message: str = Field(description="the same text the CLI prints")
     problems: list[Problem]
 

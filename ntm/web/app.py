@@ -392,23 +392,6 @@ def create_app(config: WebConfig) -> FastAPI:
 
         return error_page(request, problems, 422)
 
-    from starlette.exceptions import HTTPException as _HTTPException
-
-    @app.exception_handler(_HTTPException)
-    async def _http_error(request: Request, exc: _HTTPException):
-        """The framework's own refusals (a body it cannot decode, an unknown path or method) in the API's
-        error shape, so a client always gets {error, message, problems}."""
-        if not _is_api(request.url.path):
-            from fastapi.exception_handlers import http_exception_handler
-
-            return await http_exception_handler(request, exc)
-        message = str(exc.detail) if exc.detail else "bad request"
-        if exc.status_code == 400:
-            message = "the request body cannot be read: " + message
-        return JSONResponse({"error": "invalid_input" if exc.status_code < 500 else "server_error",
-                             "message": message, "problems": [{"message": message}]},
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
-
     @app.exception_handler(EngineFailure)
     async def _engine(request: Request, exc: EngineFailure):
         status = 504 if isinstance(exc, EngineTimeout) else 503 if isinstance(exc, Busy) else 500
@@ -429,11 +412,14 @@ def create_app(config: WebConfig) -> FastAPI:
             message, field = "no such page", "path"
         elif exc.status_code == 405:
             message, field = "method not allowed", "method"
+        elif exc.status_code == 400:
+            message, field = "the request body cannot be read", "body"
         else:
             message, field = str(exc.detail), None
         problems = [Problem(message, field=field, expected=None)]
         if _is_api(request.url.path):
-            return json_error("not_found" if exc.status_code == 404 else "http_error", message, problems,
+            kind = {404: "not_found", 400: "invalid_input"}.get(exc.status_code, "http_error")
+            return json_error(kind, message, problems,
                               exc.status_code, api_lang(request), headers=getattr(exc, "headers", None))
         from ntm.web.pages import error_page
 

@@ -102,7 +102,7 @@ def test_an_api_body_that_cannot_be_decoded_is_a_json_error(tmp_path):
         body = r.json()
         assert body["error"] == "invalid_input" and body["message"] and body["problems"], body
         r = c.get("/api/v1/no-such-thing")
-        assert r.status_code == 404 and r.json()["error"] == "invalid_input"
+        assert r.status_code == 404 and r.json()["error"] == "not_found" and r.json()["message"]
         assert c.get("/no-such-page").status_code == 404
 
 
