@@ -60,15 +60,22 @@ def connect(path: str, create: bool = True) -> sqlite3.Connection:
         return _read_only(path)
     try:
         conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+        conn.text_factory = _text
         conn.execute("PRAGMA busy_timeout=60000")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         if create:
             conn.executescript(SCHEMA)
-    except sqlite3.DatabaseError as e:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
         raise NtmInputError.single(f"not a usable register: {e}", file=path,
                                    expected="an SQLite register created by ntm") from None
     return conn
+
+
+def _text(raw: bytes) -> str:
+    """Stored text that is not UTF-8 was written outside ntm: read it with replacement characters, so the entry's
+    hash no longer matches and verify names it as edited instead of failing on it."""
+    return raw.decode("utf-8", "replace")
 
 
 def _read_only(path: str) -> sqlite3.Connection:
@@ -81,10 +88,11 @@ def _read_only(path: str) -> sqlite3.Connection:
     for query in ("?mode=ro", "?mode=ro&immutable=1"):
         try:
             conn = sqlite3.connect(uri + query, uri=True, timeout=60, isolation_level=None)
+            conn.text_factory = _text
             conn.execute("PRAGMA busy_timeout=60000")
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             return conn
-        except sqlite3.DatabaseError as e:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
             last = e
             if os.access(os.path.dirname(os.path.abspath(path)) or ".", os.W_OK) and "unable to open" not in str(e):
                 break
@@ -165,7 +173,7 @@ def add(path: str, text: str, source: str | None = None) -> Added:
                 conn.execute("ROLLBACK")
             raise
         return Added(seq, f["entry_hash"], True)
-    except sqlite3.DatabaseError as e:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
         raise NtmInputError.single(f"cannot append to the register: {e}", file=path) from None
     finally:
         conn.close()
@@ -186,7 +194,7 @@ def rows(path: str, unit: str | None = None, year: int | None = None) -> list[di
         cur = conn.execute(sql + " ORDER BY seq", args)
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r)) for r in cur]
-    except sqlite3.DatabaseError as e:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
         raise NtmInputError.single(f"not a usable register: {e}", file=path) from None
     finally:
         conn.close()
@@ -202,7 +210,7 @@ def get(path: str, ident: str) -> dict:
                            (int(ident),) if ident.isdigit() and len(ident) < 12 else
                            (ident.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",))
         found = [dict(zip(COLUMNS, r)) for r in cur]
-    except sqlite3.DatabaseError as e:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
         raise NtmInputError.single(f"not a usable register: {e}", file=path) from None
     finally:
         conn.close()
@@ -232,7 +240,7 @@ def verify(path: str, expect_head: str | None = None) -> Check:
         entries = [dict(zip(COLUMNS, r)) for r in
                    conn.execute(f"SELECT {','.join(COLUMNS)} FROM entries ORDER BY seq")]
         anchor = conn.execute("SELECT count, head FROM anchor WHERE id=1").fetchone()
-    except sqlite3.DatabaseError as e:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
         raise NtmInputError.single(f"not a usable register: {e}", file=path) from None
     finally:
         conn.close()

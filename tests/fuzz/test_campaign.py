@@ -131,12 +131,11 @@ def test_a_price_too_large_for_exact_arithmetic_is_refused_at_its_line(tmp_path)
 
 
 # ---------------------------------------------------------------- found, owned by another branch
-# Reproducers the campaign saved for failures another helper's branch fixes (named h-<owner>-...). Not strict:
-# after that branch is merged `pytest -rX tests/fuzz/test_campaign.py` shows them XPASS; then drop the mark.
+# Reproducers the campaign saved for failures fixed on the branch named in the file (h-<owner>-...), now merged:
+# each must be a clean refusal or a correct answer.
 OWNED = sorted((CORPUS / "owned").glob("h-*"))
 
 
-@pytest.mark.xfail(reason="found by the campaign; fixed on the owning branch (see the file name)", strict=False)
 @pytest.mark.parametrize("path", OWNED, ids=[p.name for p in OWNED])
 def test_owned_reproducers_are_refused_clearly_and_quickly(tmp_path, path):
     from fuzzkit import COMMUNE, OVERLAY, assert_clean_refusal, run_ntm
