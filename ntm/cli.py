@@ -94,31 +94,13 @@ def parse_date(text: Optional[str], option: str):
 
 
 def write_output(text: str, output: Optional[str], force: bool) -> None:
-    """Write atomically; never overwrite what a user has unless asked to."""
+    """Write atomically; never overwrite what a user has unless asked to (ntm.fileout: one writer for all)."""
     if output is None:
         sys.stdout.write(text)
         return
-    if os.path.exists(output) and not os.path.isfile(output):
-        if os.path.isdir(output):
-            raise NtmInputError.single("is a folder; give a file name", file=output)
-        with open(output, "w", encoding="utf-8") as fh:  # a device or pipe (/dev/stdout): write, never replace
-            fh.write(text)
-        return
-    if os.path.exists(output) and not force:
-        raise NtmInputError.single("file exists; not overwriting it", file=output, hint="use --force to replace it")
-    import tempfile
+    from ntm.fileout import write_file
 
-    directory = os.path.dirname(os.path.abspath(output))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".ntm-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report is an ordinary file
-        os.replace(tmp, output)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_file(text, output, force)
 
 
 def write_rendered(draw, output: Optional[str], force: bool, width: int = 120) -> None:
@@ -126,13 +108,18 @@ def write_rendered(draw, output: Optional[str], force: bool, width: int = 120) -
     if output is None:
         draw(console())
         return
+    write_output(rendered_text(draw, width), output, force)
+
+
+def rendered_text(draw, width: int = 120) -> str:
+    """A rich view as plain text (what --output receives)."""
     import io
 
     from rich.console import Console
 
     rec = Console(record=True, width=width, file=io.StringIO(), highlight=False, markup=False, emoji=False)
     draw(rec)
-    write_output(rec.export_text(), output, force)
+    return rec.export_text()
 
 
 def _umask() -> int:

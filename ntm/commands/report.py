@@ -116,8 +116,10 @@ def report(
     if fmt.value in BINARY and output is None and sys.stdout.isatty():
         raise NtmInputError.single(f"a {fmt.value.upper()} file is not for the terminal", field="--format",
                                    hint=f"add -o bao-cao.{fmt.value}")
-    if fmt.value in BINARY and output is not None and os.path.exists(output) and not force:
-        raise NtmInputError.single("file exists; not overwriting it", file=output, hint="use --force to replace it")
+    if output is not None:
+        from ntm.fileout import check_target
+
+        check_target(output, force)  # before the work: an existing path (a dangling link too) needs --force
     kind, obj = read_input(source, ruleset, overlay, when, audit_past)
     doc = render_report(kind, obj, fmt.value, lang.value)
     if isinstance(doc, bytes):
