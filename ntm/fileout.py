@@ -1,7 +1,7 @@
 """The one way the tool writes a file a user named: atomically, never over a file without --force, and every
 I/O failure as a clear error about that file (exit 2).
 
-A new file is written next to its target under a recognisable hidden name (``.<name>.ntm-tmp-<pid>-<rand>``),
+A new file is written next to its target under a recognisable hidden name (``.<name>.ntm-tmp-<pid>-<rand><ext>``),
 flushed to disk, given the ordinary mode (0666 less the umask) and renamed over the target: a reader, a crash
 or a kill at any moment sees the old file or the complete new one. A temp file left by a process that was
 killed between write and rename is removed by the next write of the same target (its pid is dead); folder
@@ -27,7 +27,8 @@ Data = bytes | str
 def temp_name(output: str, pid: int | None = None) -> str:
     """Where the new content of `output` is written before the rename (same folder: the rename is atomic)."""
     folder, name = os.path.split(os.path.abspath(output))
-    return os.path.join(folder, f".{name}{TMP_TAG}{pid if pid is not None else os.getpid()}-{secrets.token_hex(4)}")
+    ext = os.path.splitext(name)[1][:16]  # kept, for checks that go by the extension (a workbook read back)
+    return os.path.join(folder, f".{name}{TMP_TAG}{pid if pid is not None else os.getpid()}-{secrets.token_hex(4)}{ext}")
 
 
 def is_temp(name: str) -> bool:
