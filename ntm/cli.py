@@ -139,11 +139,40 @@ def _register_commands() -> None:
         importlib.import_module(f"ntm.commands.{mod}")
 
 
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM: unwinds like an exception (workers stopped, temp files removed), but no handler of
+    ordinary errors — click's included, which would print "Aborted!" and exit 1 — catches it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum, _frame) -> None:
+    raise Interrupted(signum)
+
+
+def _interrupted_text() -> str:
+    """In the command's language (--lang en), else Vietnamese as every output."""
+    argv = sys.argv[1:]
+    en = "--lang=en" in argv or any(a == "--lang" and b == "en" for a, b in zip(argv, argv[1:]))
+    return "interrupted; no output written" if en else "đã dừng theo yêu cầu; chưa ghi kết quả nào"
+
+
 def main() -> None:
     """Entry point: turn every known failure into a clear message and an exit code, never a traceback."""
+    import signal
+
     err = _ErrConsole()
     try:
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+    except ValueError:  # not the main thread (an embedding program): keep its handlers
+        pass
+    try:
         app()
+    except Interrupted as e:
+        _quiet_exit(err, _interrupted_text(), 128 + e.signum)
     except NtmInputError as e:
         for p in e.problems:
             err.print(f"[bold red]error:[/] {_escape(p.render())}")
@@ -155,8 +184,7 @@ def main() -> None:
         err.print(f"[bold red]error:[/] {_escape(str(e))}")
         sys.exit(2)
     except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
+        _quiet_exit(err, _interrupted_text(), 130)
     except RecursionError:
         err.print("[bold red]error:[/] input is nested too deeply")
         sys.exit(2)
@@ -167,6 +195,19 @@ def main() -> None:
         err.print(f"[bold red]internal error:[/] {type(e).__name__}: {_escape(str(e))} "
                   "(please report this with the input that caused it)")
         sys.exit(3)
+
+
+def _quiet_exit(err: "_ErrConsole", text: str, code: int) -> None:
+    """Say why, and exit without a second interrupt turning the exit into a traceback."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        err.print(text)
+    except Exception:  # noqa: BLE001 - a closed terminal: the exit code still says it
+        pass
+    sys.exit(code)
 
 
 class _ErrConsole:

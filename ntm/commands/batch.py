@@ -116,6 +116,11 @@ def batch(
         n = len(doc["errors"])
         err.print(f"{n} dòng chưa đánh giá được (có trong kết quả)" if lang.value == "vi"
                   else f"{n} row(s) not evaluated (listed in the output)", markup=False)
+        lost = doc["summary"].get("lost") or []
+        if lost:
+            from ntm.batch.outputs import lost_label
+
+            err.print(f"{lost_label(lang.value)}: {', '.join(str(x) for x in lost)}", markup=False)
         if strict:
             sys.exit(2)
 
