@@ -96,31 +96,13 @@ def parse_date(text: Optional[str], option: str):
 
 
 def write_output(text: str, output: Optional[str], force: bool) -> None:
-    """Write atomically; never overwrite what a user has unless asked to."""
+    """Write atomically; never overwrite what a user has unless asked to (ntm.fileout: one writer for all)."""
     if output is None:
         sys.stdout.write(text)
         return
-    if os.path.exists(output) and not os.path.isfile(output):
-        if os.path.isdir(output):
-            raise NtmInputError.single("is a folder; give a file name", file=output)
-        with open(output, "w", encoding="utf-8") as fh:  # a device or pipe (/dev/stdout): write, never replace
-            fh.write(text)
-        return
-    if os.path.exists(output) and not force:
-        raise NtmInputError.single("file exists; not overwriting it", file=output, hint="use --force to replace it")
-    import tempfile
+    from ntm.fileout import write_file
 
-    directory = os.path.dirname(os.path.abspath(output))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".ntm-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report is an ordinary file
-        os.replace(tmp, output)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_file(text, output, force)
 
 
 def write_rendered(draw, output: Optional[str], force: bool, width: int = 120) -> None:
@@ -128,6 +110,11 @@ def write_rendered(draw, output: Optional[str], force: bool, width: int = 120) -
     if output is None:
         draw(console())
         return
+    write_output(rendered_text(draw, width), output, force)
+
+
+def rendered_text(draw, width: int = 120) -> str:
+    """A rich view as plain text (what --output receives)."""
     import io
 
     from rich.console import Console
@@ -137,7 +124,7 @@ def write_rendered(draw, output: Optional[str], force: bool, width: int = 120) -
     rec = safe_console(Console(record=True, width=width, file=io.StringIO(), highlight=False, markup=False,
                                emoji=False))
     draw(rec)
-    write_output(rec.export_text(), output, force)
+    return rec.export_text()
 
 
 def _umask() -> int:
@@ -157,11 +144,40 @@ def _register_commands() -> None:
         importlib.import_module(f"ntm.commands.{mod}")
 
 
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM: unwinds like an exception (workers stopped, temp files removed), but no handler of
+    ordinary errors — click's included, which would print "Aborted!" and exit 1 — catches it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum, _frame) -> None:
+    raise Interrupted(signum)
+
+
+def _interrupted_text() -> str:
+    """In the command's language (--lang en), else Vietnamese as every output."""
+    argv = sys.argv[1:]
+    en = "--lang=en" in argv or any(a == "--lang" and b == "en" for a, b in zip(argv, argv[1:]))
+    return "interrupted; no output written" if en else "đã dừng theo yêu cầu; chưa ghi kết quả nào"
+
+
 def main() -> None:
     """Entry point: turn every known failure into a clear message and an exit code, never a traceback."""
+    import signal
+
     err = _ErrConsole()
     try:
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+    except ValueError:  # not the main thread (an embedding program): keep its handlers
+        pass
+    try:
         app()
+    except Interrupted as e:
+        _quiet_exit(err, _interrupted_text(), 128 + e.signum)
     except NtmInputError as e:
         for p in e.problems:
             err.print(f"[bold red]error:[/] {_escape(p.render())}")
@@ -173,8 +189,7 @@ def main() -> None:
         err.print(f"[bold red]error:[/] {_escape(str(e))}")
         sys.exit(2)
     except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
+        _quiet_exit(err, _interrupted_text(), 130)
     except RecursionError:
         err.print("[bold red]error:[/] input is nested too deeply")
         sys.exit(2)
@@ -185,6 +200,19 @@ def main() -> None:
         err.print(f"[bold red]internal error:[/] {type(e).__name__}: {_escape(str(e))} "
                   "(please report this with the input that caused it)")
         sys.exit(3)
+
+
+def _quiet_exit(err: "_ErrConsole", text: str, code: int) -> None:
+    """Say why, and exit without a second interrupt turning the exit into a traceback."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        err.print(text)
+    except Exception:  # noqa: BLE001 - a closed terminal: the exit code still says it
+        pass
+    sys.exit(code)
 
 
 class _ErrConsole:

@@ -67,6 +67,9 @@ def load_private(path: str):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    from ntm.criteria.yamlsrc import regular_file
+
+    regular_file(path, "--sign-key", "signing key")  # a FIFO would block the open forever
     try:
         with open(path, "rb") as fh:
             data = fh.read(64 * 1024)
@@ -91,6 +94,9 @@ def load_public(path: str) -> bytes:
     from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+    from ntm.criteria.yamlsrc import regular_file
+
+    regular_file(path, "--trusted-key", "public key")  # a FIFO would block the open forever
     try:
         with open(path, "rb") as fh:
             data = fh.read(64 * 1024)

@@ -650,38 +650,41 @@ def load_for_export(ruleset: str | None, overlay: str | None):
 
 def export(ruleset: str | None, out: str, overlay: str | None = None, force: bool = False) -> dict:
     """Write the authoring workbook, after reading it back and comparing content hashes (refuse if they differ)."""
-    import tempfile
-
     from ntm.authoring.content import content_hash
     from ntm.authoring.workbook_import import read_workbook
     from ntm.errors import NtmInputError
+    from ntm.fileout import check_target, stage
 
-    if os.path.isdir(out):
-        raise NtmInputError.single("is a folder; give a file name", file=out)
-    if os.path.exists(out) and not force:
-        raise NtmInputError.single("file exists; not overwriting it", file=out, hint="use --force to replace it")
+    check_target(out, force)
     kind, model, base = load_for_export(ruleset, overlay)
     wb = ruleset_workbook(model) if kind == "ruleset" else overlay_workbook(model, base)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(out)), prefix=".ntm-export-", suffix=".xlsx")
-    os.close(fd)
-    try:
-        from ntm.report.inert import inert_workbook
 
-        inert_workbook(wb)  # every sheet, not only the rows: no text from the model becomes a formula
-        wb.save(tmp)
-        try:
-            back = read_workbook(tmp).model
-        except NtmInputError as e:
-            raise NtmInputError.single("the workbook would not read back exactly (a bug): "
-                                       + "; ".join(p.render() for p in e.problems[:5]), file=out) from None
-        want, got = content_hash(model), content_hash(back)
-        if want != got:
-            raise NtmInputError.single(f"the workbook would not read back exactly (content {got[:12]} ≠ {want[:12]}); "
-                                       "nothing written", file=out, hint="please report this ruleset")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
+    def save() -> bytes:
+        import io
+
+        buf = io.BytesIO()
+        wb.save(buf)
+        return buf.getvalue()
+
+    from ntm.report.inert import inert_workbook
+
+    inert_workbook(wb)  # every sheet, not only the rows: no text from the model becomes a formula
+    staged = stage(save, out, force)
+    try:
+        if staged.tmp is not None:  # a device (-o /dev/stdout) is written as it is
+            try:
+                back = read_workbook(staged.tmp).model
+            except NtmInputError as e:
+                raise NtmInputError.single("the workbook would not read back exactly (a bug): "
+                                           + "; ".join(p.render() for p in e.problems[:5]), file=out) from None
+            want, got = content_hash(model), content_hash(back)
+            if want != got:
+                raise NtmInputError.single(f"the workbook would not read back exactly (content {got[:12]} ≠ "
+                                           f"{want[:12]}); nothing written", file=out, hint="please report this ruleset")
+        else:
+            want = content_hash(model)
+        staged.commit()
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        staged.discard()
     return {"kind": kind, "id": model.id if kind == "ruleset" else model.overlay.id, "content_sha256": want,
             "path": out}

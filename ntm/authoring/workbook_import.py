@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -1111,10 +1110,9 @@ def loc_of(path: str) -> tuple:
 
 
 def check_target(out: str, force: bool) -> None:
-    if os.path.isdir(out):
-        raise NtmInputError.single("is a folder; give a file name", file=out)
-    if os.path.exists(out) and not force:
-        raise NtmInputError.single("file exists; not overwriting it", file=out, hint="use --force to replace it")
+    from ntm.fileout import check_target as check
+
+    check(out, force)
 
 
 def write_yaml(imp: Imported, source: str, out: str, force: bool = False) -> list[str]:
@@ -1127,11 +1125,11 @@ def write_yaml(imp: Imported, source: str, out: str, force: bool = False) -> lis
     header = (f"Imported by `ntm rulesets import` from {os.path.basename(source)}.\n"
               "Edit the workbook and import again rather than editing this file by hand.")
     text = to_yaml(imp.model, header)
-    directory = os.path.dirname(os.path.abspath(out))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".ntm-import-", suffix=".yaml")
+    from ntm.fileout import stage
+
+    staged = stage(text, out, force)
+    tmp = staged.tmp or out
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
         rep = check(tmp)
         if rep.errors:
             ctx = Ctx(cells=getattr(imp, "cells", {}))
@@ -1141,9 +1139,7 @@ def write_yaml(imp: Imported, source: str, out: str, force: bool = False) -> lis
                 ctx.problems.append(Problem(f.message, field=where or f"(YAML) {f.field or ''}".strip(),
                                             hint=f.hint))
             raise NtmInputError(ctx.problems)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
+        staged.commit()
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        staged.discard()
     return [f.render().replace(tmp, out) for f in rep.warnings]

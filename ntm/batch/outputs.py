@@ -125,6 +125,9 @@ def to_xlsx(doc: dict, lang: str = "vi") -> bytes:
     ws.append([])
     for k in ("units", "evaluated", "errors"):
         ws.append([lab[k], s[k]])
+    if s.get("lost"):
+        ws.append([lost_label(lang), len(s["lost"]), ", ".join(str(x) for x in s["lost"])])
+        ws.cell(ws.max_row, 1).font = Font(bold=True, color="B71C1C")
     ws.append([lab["avg"], s["avg_criteria_met"]])
     ws.append([])
     ws.append([lab["tier"], lab["met"], lab["pct"], lab["not_met"], lab["ind"]])
@@ -221,6 +224,14 @@ def to_xlsx(doc: dict, lang: str = "vi") -> bytes:
     inert_workbook(wb)  # user text never becomes a formula (openpyxl treats "=…" strings as formulas)
     wb.save(buf)
     return _stable_zip(buf.getvalue(), fixed)
+
+
+def lost_label(lang: str) -> str:
+    """Units whose engine worker died or timed out: said in the summary of every output, not only per row."""
+    from ntm.report.words import BATCH_LOST_WORDS
+
+    vi, en = BATCH_LOST_WORDS["lost"]
+    return en if lang == "en" else vi
 
 
 def _std_numbers(u: dict) -> list[str]:
@@ -320,6 +331,9 @@ def render_table(doc: dict, console, lang: str = "vi", top: int = 10) -> None:
     s = doc["summary"]
     console.print(f"{lab['summary']}: {doc['input']['path']} — {lab['units']} {s['units']}, "
                   f"{lab['evaluated']} {s['evaluated']}, {lab['errors']} {s['errors']}")
+    if s.get("lost"):
+        console.print(f"{lost_label(lang)}: {len(s['lost'])} — " + ", ".join(str(x) for x in s["lost"]),
+                      style="bold red")
     for row in provenance_rows(doc, lang)[1:]:
         if row[0] == lab["ruleset"]:
             row = row[:2]  # the sha256 is in the JSON and the workbook; the terminal keeps to one line

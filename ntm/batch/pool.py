@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -18,7 +19,7 @@ from multiprocessing.connection import wait
 from ntm.batch.inputs import Job
 from ntm.batch.work import Settings, mark_worker, new_batch, run_job
 
-Result = tuple[str, object]  # ("ok", record) | ("error", reason)
+Result = tuple[str, object]  # ("ok", record) | ("error", reason) | ("lost", reason): its worker died or overran
 
 
 def run_in_process(jobs: Iterable[Job], settings: Settings, on_done: Callable[[], None] | None = None) -> dict[int, Result]:
@@ -39,8 +40,12 @@ def _safe(job: Job, settings: Settings) -> Result:
         return "error", f"internal error: {type(e).__name__}: {e}"
 
 
-def _worker(conn, settings: Settings) -> None:
+def _worker(conn, settings: Settings, inherited=(), parent: int | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops its workers
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: a TERM just ends a worker
+    die_with_parent(parent)
+    for c in inherited:  # the parent's ends of every pipe (its own too): without this a worker whose parent was
+        c.close()        # killed waits on its pipe forever, since it holds the other end open itself
     _quiet_crashes()
     mark_worker()
     new_batch()
@@ -72,10 +77,27 @@ def _quiet_crashes() -> None:
         pass
 
 
+def die_with_parent(parent: int | None) -> None:
+    """Linux: the kernel kills this worker when the batch process dies, however it dies (SIGKILL included)."""
+    if parent is None or not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
 class _Slot:
-    def __init__(self, ctx, settings: Settings):
+    def __init__(self, ctx, settings: Settings, others=()):
         parent, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_worker, args=(child, settings), daemon=True)
+        forked = ctx.get_start_method() == "fork"  # a spawned worker inherits no descriptors (and none pickle)
+        inherited = [parent, *others] if forked else []
+        self.proc = ctx.Process(target=_worker, args=(child, settings, inherited, os.getpid()), daemon=True)
         self.proc.start()
         child.close()
         self.conn = parent
@@ -138,7 +160,9 @@ def run_isolated(jobs: Iterable[Job], settings: Settings, workers: int = 1, time
         return results
     pending.extendleft(first)
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-    slots = [_Slot(ctx, settings) for _ in range(max(1, workers))]
+    slots: list[_Slot] = []
+    for _ in range(max(1, workers)):
+        slots.append(_Slot(ctx, settings, [s.conn for s in slots]))
 
     def finish(index: int, result: Result) -> None:
         results[index] = result
@@ -148,7 +172,7 @@ def run_isolated(jobs: Iterable[Job], settings: Settings, workers: int = 1, time
     def fail_current(i: int, reason: str) -> None:
         """The slot's worker is gone or stopped: its current unit fails, the others are given out again."""
         s = slots[i]
-        finish(s.jobs.popleft().index, ("error", reason))
+        finish(s.jobs.popleft().index, ("lost", reason))
         pending.extendleft(reversed(s.jobs))
         s.jobs.clear()
         s.kill()
@@ -162,9 +186,10 @@ def run_isolated(jobs: Iterable[Job], settings: Settings, workers: int = 1, time
         if batch:
             if not s.proc.is_alive():  # died between units: a fresh worker takes its place
                 s.kill()
-                slots[i] = s = _Slot(ctx, settings)
+                slots[i] = s = _Slot(ctx, settings, [x.conn for x in slots if x is not s])
             s.give(batch, timeout)
 
+    done = False
     try:
         for i in range(len(slots)):
             assign(i)
@@ -194,16 +219,19 @@ def run_isolated(jobs: Iterable[Job], settings: Settings, workers: int = 1, time
                     fail_current(i, f"timed out after {timeout:g} s; the engine was stopped")
                 assign(i)
         for job in [*pending, *source]:  # a safety net: never reached while workers can be started
-            results[job.index] = ("error", "not evaluated (no engine worker)")
+            results[job.index] = ("lost", "not evaluated (no engine worker)")
+        done = True
     finally:
-        for s in slots:
-            try:
-                if s.proc.is_alive():
-                    s.conn.send(None)
-            except (OSError, ValueError):
-                pass
-        for s in slots:
-            s.proc.join(2)
+        if done:  # finished: let each worker end by itself
+            for s in slots:
+                try:
+                    if s.proc.is_alive():
+                        s.conn.send(None)
+                except (OSError, ValueError):
+                    pass
+            for s in slots:
+                s.proc.join(2)
+        for s in slots:  # interrupted (Ctrl-C, SIGTERM) or stuck: stop them now, none is left behind
             s.kill()
     return results
 

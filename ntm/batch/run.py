@@ -38,14 +38,27 @@ def catalogue(ruleset: str | None, overlay: str | None) -> dict:
     return facts
 
 
+MAX_TIMEOUT = 86_400.0  # a day per unit: anything longer is a typo, and `inf` would overflow the deadline
+
+
+def check_timeout(value: float, field: str = "--timeout") -> float:
+    """A usable per-unit timeout: finite, more than 0 and at most a day (`nan` would never expire and spin)."""
+    import math
+
+    if not isinstance(value, (int, float)) or math.isnan(value) or not 0 < value <= MAX_TIMEOUT:
+        raise NtmInputError.single(f"{value} is not a usable timeout", field=field,
+                                   expected=f"seconds, more than 0 and at most {MAX_TIMEOUT:g}",
+                                   hint="e.g. --timeout 30")
+    return float(value)
+
+
 def run_batch(path: str, *, ruleset: str | None = None, overlay: str | None = None, as_of: dt.date | None = None,
               sheet: str | None = None, jobs: int = 1, timeout: float = 30.0, isolate: bool = True,
               previous: str | None = None, progress: Callable[[int], Callable[[], None]] | None = None) -> dict:
     """The batch document ("ntm-batch/1"). `progress(total)` returns a callback called once per finished unit."""
     if jobs < 1:
         raise NtmInputError.single(f"{jobs} is not a number of workers", field="--jobs", expected="1 or more")
-    if timeout <= 0:
-        raise NtmInputError.single(f"{timeout} is not a timeout", field="--timeout", expected="seconds > 0")
+    check_timeout(timeout)
     prev = None
     if previous is not None:
         from ntm.batch.previous import load_previous

@@ -18,7 +18,8 @@ Shape (keys the HTML/markdown batch report reads)::
                avg_criteria_met, most_failed_criteria: [{tier, number, name, count}],
                most_failed_indicators: [{tier, code, label, count}],
                priority: [{code, name, district, tier, missing_criteria, distance}]  (1 or 2 criteria away),
-               districts: [{district, units, tiers: {tier: met count}, avg_criteria_met}]},
+               districts: [{district, units, tiers: {tier: met count}, avg_criteria_met}],
+               lost: [code (or file) of each unit whose engine worker crashed, was killed or timed out]},
    "compare": null | {previous, avg_criteria_delta, tiers_delta, gained: [{code, name, tier, previous}],
                       lost: [...], added: [codes], removed: [codes]}}
 """
@@ -86,7 +87,7 @@ def build(inp, entries: list, results: dict, *, compare: dict | None = None, law
     `laws` maps a ruleset file's sha256 to the Ruleset (bands and tier order come from it)."""
     from ntm.batch.inputs import RowError
 
-    units, errors, labels, rulesets, overlay, scopes = [], [], {}, [], None, []
+    units, errors, labels, rulesets, overlay, scopes, lost = [], [], {}, [], None, [], []
     for item in entries:
         if isinstance(item, RowError):
             errors.append({"row": item.row, "file": item.file, "code": item.code, "reason": item.reason})
@@ -94,6 +95,8 @@ def build(inp, entries: list, results: dict, *, compare: dict | None = None, law
         kind, payload = results.get(item.index, ("error", "not evaluated"))
         if kind != "ok":
             errors.append({"row": item.row, "file": item.file, "code": item.code, "reason": payload})
+            if kind == "lost":
+                lost.append(item.code if item.code is not None else item.file)
             continue
         rec = dict(payload)
         lab = rec.pop("_labels")
@@ -109,6 +112,7 @@ def build(inp, entries: list, results: dict, *, compare: dict | None = None, law
         units.append({"row": item.row, "file": item.file, **rec, "_sha": rs["sha256"]})
     bands = Bands(laws or {}, [r["sha256"] for r in rulesets])
     summary = summarise(units, len(errors), _first_label(labels, scopes), bands)
+    summary["lost"] = lost  # units whose engine worker crashed, was killed or timed out (also in errors)
     for u in units:
         u.pop("_sha")
     doc = {

@@ -231,9 +231,9 @@ FAULT_ENV = "NTM_FAULT"
 
 
 def _fault(job: Job) -> None:
-    """TEST HOOK (only read inside batch workers): NTM_FAULT="crash:CODE,hang:CODE2,fpe:CODE3,exit:CODE4"
-    makes the worker segfault / loop forever / raise SIGFPE / exit abruptly on that unit, the way a fault in the
-    C engine would. Never set it in production."""
+    """TEST HOOK (only read inside batch workers): NTM_FAULT="crash:CODE,hang:CODE2,fpe:CODE3,exit:CODE4,
+    kill:CODE5" makes the worker segfault / loop forever / raise SIGFPE / exit abruptly / be SIGKILLed (as by the
+    out-of-memory killer) on that unit, the way a fault in the C engine would. Never set it in production."""
     spec = os.environ.get(FAULT_ENV)
     if not spec or not _in_worker:
         return
@@ -250,6 +250,8 @@ def _fault(job: Job) -> None:
             os.kill(os.getpid(), signal.SIGFPE)
         elif kind == "exit":
             os._exit(70)
+        elif kind == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
         elif kind == "hang":
             while True:
                 pass

@@ -49,8 +49,10 @@ def batch(
     if fmt is BatchFmt.xlsx and not output:
         raise NtmInputError.single("an XLSX workbook needs a file name", field="--format xlsx",
                                    hint="add -o ket-qua.xlsx")
-    if output and os.path.exists(output) and os.path.isfile(output) and not force:
-        raise NtmInputError.single("file exists; not overwriting it", file=output, hint="use --force to replace it")
+    if output:
+        from ntm.fileout import check_target
+
+        check_target(output, force)  # before the work: an existing path (a dangling link too) needs --force
     when = parse_date(as_of, "--as-of")
     from rich.console import Console
 
@@ -94,7 +96,7 @@ def batch(
     elif fmt is BatchFmt.csv:
         write_output(to_csv(doc, lang.value), output, force)
     elif fmt is BatchFmt.xlsx:
-        _write_bytes(to_xlsx(doc, lang.value), output, force)
+        _write_bytes(lambda: to_xlsx(doc, lang.value), output, force)
     else:
         write_rendered(lambda c: render_table(doc, c, lang.value), output, force)
     if overlay is None and doc.get("rulesets"):
@@ -114,27 +116,17 @@ def batch(
         n = len(doc["errors"])
         err.print(f"{n} dòng chưa đánh giá được (có trong kết quả)" if lang.value == "vi"
                   else f"{n} row(s) not evaluated (listed in the output)", markup=False)
+        lost = doc["summary"].get("lost") or []
+        if lost:
+            from ntm.batch.outputs import lost_label
+
+            err.print(f"{lost_label(lang.value)}: {', '.join(str(x) for x in lost)}", markup=False)
         if strict:
             sys.exit(2)
 
 
-def _write_bytes(data: bytes, output: str, force: bool) -> None:
-    """Atomic binary write (temp file + rename); never replaces a file without --force."""
-    import tempfile
+def _write_bytes(data, output: str, force: bool) -> None:
+    """Atomic binary write (ntm.fileout); `data` may be a builder, so its I/O failures name `output` too."""
+    from ntm.fileout import write_file
 
-    if os.path.isdir(output):
-        raise NtmInputError.single("is a folder; give a file name", file=output)
-    if os.path.exists(output) and not force:
-        raise NtmInputError.single("file exists; not overwriting it", file=output, hint="use --force to replace it")
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(output)), prefix=".ntm-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        from ntm.cli import _umask
-
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a workbook or PDF is an ordinary file
-        os.replace(tmp, output)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_file(data, output, force)

@@ -36,7 +36,7 @@ def evaluate(
                                              "(absolute paths, '..'): only for a dossier you trust."),
 ) -> None:
     """Evaluate a commune's dossier: which tiers are met, and exactly what is missing."""
-    from ntm.engine.evaluate import evaluate as run, gather, to_json
+    from ntm.engine.evaluate import evaluate as run, gather
 
     when = parse_date(as_of, "--as-of")
     if (sign_key or signer) and not record:
@@ -50,6 +50,7 @@ def evaluate(
     tier = resolve_tier(tier, inputs.ruleset.ruleset, level, "--tier")
     require = resolve_tier(require, inputs.ruleset.ruleset, level, "--require")
     outcome = run(inputs, trace=trace or bool(record), tier=tier, as_of=when)
+    record_text = None
     if record:
         from ntm.audit import record as rec_mod
 
@@ -58,7 +59,7 @@ def evaluate(
             from ntm.audit.keys import sign
 
             rec = sign(rec, sign_key, signer)
-        write_output(rec_mod.to_text(rec), record, force)
+        record_text = rec_mod.to_text(rec)
         if not trace:
             outcome = outcome.model_copy(update={"engine": outcome.engine.model_copy(update={"trace": None})})
     if require is not None and require not in [t.id for t in outcome.tiers]:
@@ -67,16 +68,10 @@ def evaluate(
         ids = [t.id for t in outcome.tiers]
         raise NtmInputError.single(f"unknown tier '{require}'", field="--require", expected="one of " + ", ".join(ids),
                                    hint=did_you_mean(require, ids))
-    if fmt is Fmt.json:
-        write_output(to_json(outcome), output, force)
-    elif fmt is Fmt.markdown:
-        from ntm.report.markdown import render
-
-        write_output(render(outcome, lang.value), output, force)
-    else:
-        from ntm.report.terminal import render
-
-        write_rendered(lambda c: render(outcome, c, lang.value), output, force)
+    if require is not None and outcome.warnings:
+        # a tier met under rules not in force that day is not a success: the report is shown, no record written
+        record_text = None
+    _write_results(outcome, fmt, lang, output, force, record, record_text)
     if overlay is None:  # said after the output is written, on standard error
         from ntm.project import no_overlay_note, province_set_without_overlay
 
@@ -95,6 +90,42 @@ def evaluate(
         raise typer.Exit(1)
 
 
+def _write_results(outcome, fmt: Fmt, lang: Lang, output: str | None, force: bool, record: str | None,
+                   record_text: str | None) -> None:
+    """The report and the decision record together: both are flushed beside their targets before either is
+    renamed into place, so a failure writing one leaves neither (a record exists only for a run that succeeded)."""
+    from ntm.cli import rendered_text
+    from ntm.engine.evaluate import to_json
+
+    if fmt is Fmt.json:
+        text = to_json(outcome)
+    elif fmt is Fmt.markdown:
+        from ntm.report.markdown import render
+
+        text = render(outcome, lang.value)
+    else:
+        from ntm.report.terminal import render
+
+        if output is None:
+            text = None
+        else:
+            text = rendered_text(lambda c: render(outcome, c, lang.value))
+    files = []
+    if output is not None:
+        files.append((text, output, None))
+    if record_text is not None:
+        files.append((record_text, record, "--record"))
+    if files:
+        from ntm.fileout import write_all
+
+        write_all(files, force)
+    if output is None:
+        if text is None:
+            write_rendered(lambda c: render(outcome, c, lang.value), None, force)
+        else:
+            write_output(text, None, force)
+
+
 def _note(text: str) -> None:
     """A note for the person at the terminal (standard error), never mixed into the output."""
     from rich.console import Console
@@ -106,8 +137,10 @@ def _check_record_target(record: str, output: str | None, force: bool) -> None:
     """Refuse before evaluating: a record never replaces a file without --force, nor the report itself."""
     import os
 
+    from ntm.fileout import check_target
+
     if output and os.path.abspath(output) == os.path.abspath(record):
         raise NtmInputError.single("--record and --output name the same file", file=record, field="--record")
-    if os.path.isfile(record) and not force:
-        raise NtmInputError.single("file exists; not overwriting it", file=record, field="--record",
-                                   hint="use --force to replace it")
+    check_target(record, force, "--record")
+    if output:
+        check_target(output, force)

@@ -49,6 +49,7 @@ def read_input(path: str, ruleset: str | None = None, overlay: str | None = None
         if not isinstance(data.get("units", []), list) or not isinstance(data.get("summary", {}), dict):
             raise NtmInputError.single("a batch result needs a list of units and a summary", file=path,
                                        expected="the JSON written by `ntm batch --format json`")
+        _check_batch_shape(data, path)
         return "batch", data
     if schema is not None:
         raise NtmInputError.single(f"unknown schema '{schema}'", file=path, line=src.line_of(("schema",)),
@@ -57,6 +58,36 @@ def read_input(path: str, ruleset: str | None = None, overlay: str | None = None
 
     inputs = gather(path, ruleset, overlay, as_of, audit_past=audit_past)
     return "outcome", evaluate(inputs, as_of=as_of)
+
+
+def _check_batch_shape(data: dict, path: str) -> None:
+    """The containers every batch report reads, with the place of the first one that is not what `ntm batch`
+    writes (a damaged or hand-edited file is the user's to fix, never an internal error)."""
+    def bad(where: str, want: str):
+        return NtmInputError.single(f"{where} is not {want}", file=path, field=where,
+                                    expected="the JSON written by `ntm batch --format json`",
+                                    hint="the file is damaged or was edited; run `ntm batch -f json` again")
+
+    for key in ("units", "errors"):
+        for i, x in enumerate(data.get(key) or []):
+            if not isinstance(x, dict):
+                raise bad(f"{key}[{i}]", "an object")
+    for i, u in enumerate(data.get("units") or []):
+        for key in ("tiers", "criteria", "failed_indicators"):
+            if key in u and not isinstance(u[key], dict):
+                raise bad(f"units[{i}].{key}", "an object")
+        if "gaps" in u and not isinstance(u["gaps"], list):
+            raise bad(f"units[{i}].gaps", "a list")
+    s = data.get("summary") or {}
+    for key in ("tiers", "bands", "tier_labels"):
+        if key in s and not isinstance(s[key], dict):
+            raise bad(f"summary.{key}", "an object")
+    for key in ("most_failed_criteria", "most_failed_indicators", "priority", "districts", "lost"):
+        if key in s and not isinstance(s[key], list):
+            raise bad(f"summary.{key}", "a list")
+    for key in ("input", "ruleset", "overlay", "compare"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            raise bad(key, "an object")
 
 
 def _run_batch(path: str, ruleset: str | None, overlay: str | None, as_of) -> dict:
@@ -116,10 +147,21 @@ def report(
     if fmt.value in BINARY and output is None and sys.stdout.isatty():
         raise NtmInputError.single(f"a {fmt.value.upper()} file is not for the terminal", field="--format",
                                    hint=f"add -o bao-cao.{fmt.value}")
-    if fmt.value in BINARY and output is not None and os.path.exists(output) and not force:
-        raise NtmInputError.single("file exists; not overwriting it", file=output, hint="use --force to replace it")
+    if output is not None:
+        from ntm.fileout import check_target
+
+        check_target(output, force)  # before the work: an existing path (a dangling link too) needs --force
     kind, obj = read_input(source, ruleset, overlay, when, audit_past)
-    doc = render_report(kind, obj, fmt.value, lang.value)
+    from_file = kind == "batch" and not (os.path.isdir(source) or source.lower().endswith(BATCH_EXT))
+    try:
+        doc = render_report(kind, obj, fmt.value, lang.value)
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError) as e:
+        if not from_file:
+            raise
+        # a value deeper than the shape check looks at (a number where a list of codes belongs)
+        raise NtmInputError.single(f"a value has the wrong type or is missing ({type(e).__name__}: {e})",
+                                   file=source, expected="the JSON written by `ntm batch --format json`",
+                                   hint="the file is damaged or was edited; run `ntm batch -f json` again") from None
     if isinstance(doc, bytes):
         if output is None:
             sys.stdout.buffer.write(doc)

@@ -40,9 +40,10 @@ def serve(
         raise NtmInputError.single(f"{port} is not a port", field="--port", expected="1..65535")
     if workers is not None and workers < 0:
         raise NtmInputError.single(f"{workers} is not a number of workers", field="--workers", expected="0 or more")
-    if timeout <= 0:
-        raise NtmInputError.single(f"{timeout} is not a timeout", field="--timeout", expected="seconds > 0")
-    if max_upload_mb <= 0 or max_rows < 1:
+    from ntm.batch.run import check_timeout
+
+    check_timeout(timeout)
+    if not 0 < max_upload_mb <= 1e6 or max_rows < 1:  # `not 0 < x` also refuses nan
         raise NtmInputError.single("limits must be positive", field="--max-upload/--max-rows")
     if signer and not key:
         raise NtmInputError.single("a signer needs a key", field="--signer", hint="add --key FILE")

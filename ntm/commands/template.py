@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import os
 from typing import Annotated
 
 import typer
@@ -18,29 +17,11 @@ class TemplateFmt(str, enum.Enum):
     yaml = "yaml"
 
 
-def write_bytes(data: bytes, output: str, force: bool) -> None:
-    """Binary counterpart of write_output: atomic, and never replaces a file unless asked to."""
-    if os.path.isdir(output):
-        raise NtmInputError.single("is a folder; give a file name", file=output)
-    if os.path.exists(output) and not force:
-        raise NtmInputError.single("file exists; not overwriting it", file=output, hint="use --force to replace it")
-    directory = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(directory):
-        raise NtmInputError.single("the folder does not exist", file=output)
-    import tempfile
+def write_bytes(data, output: str, force: bool) -> None:
+    """Binary counterpart of write_output: atomic, and never replaces a file unless asked to (ntm.fileout)."""
+    from ntm.fileout import write_file
 
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".ntm-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, output)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_file(data, output, force)
 
 
 @app.command()
@@ -74,7 +55,7 @@ def template(
         raise NtmInputError.single(f"{rows} rows", field="--rows", expected="1..100000")
     spec = build_spec(ruleset, level, region, year, tuple(flag or ()), overlay)
     if fmt is TemplateFmt.xlsx:
-        write_bytes(to_xlsx(spec, lang.value, rows), output, force)
+        write_bytes(lambda: to_xlsx(spec, lang.value, rows), output, force)
     elif fmt is TemplateFmt.csv:
         write_output(to_csv(spec, lang.value), output, force)
     else:

@@ -47,15 +47,27 @@ def read_text(path: str) -> str:
     """A file's text (UTF-8, bounded); "-" reads standard input (a dossier piped in)."""
     if path == STDIN:
         return decode(_read_stdin(), path)
-    try:
-        size = os.path.getsize(path)
-    except OSError as e:
-        raise NtmInputError.single(f"cannot read file: {e.strerror or e}", file=path) from None
-    if os.path.isdir(path):
-        raise NtmInputError.single("is a folder, not a file", file=path)
+    size = regular_file(path).st_size
     if size > MAX_BYTES:
         raise NtmInputError.single(f"file is too large ({size} bytes; the limit is {MAX_BYTES})", file=path)
     return decode(_read_bounded(path), path)
+
+
+def regular_file(path: str, field: str | None = None, what: str = "file") -> os.stat_result:
+    """Checked before opening: a FIFO, device or socket would block the open or the read forever (standard
+    input is read only where a command documents "-")."""
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise NtmInputError.single(f"cannot read {what}: {e.strerror or e}", file=path, field=field) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise NtmInputError.single("is a folder, not a file", file=path, field=field)
+    if not stat.S_ISREG(st.st_mode):
+        raise NtmInputError.single("is not a regular file (a pipe, device or socket); it is not read", file=path,
+                                   field=field, hint="give a file (standard input is '-' where a command takes it)")
+    return st
 
 
 def _read_stdin() -> bytes:

@@ -771,3 +771,9 @@ def audit_note(text: str, lang: str) -> str:
         if re.match(pattern, text):
             return re.sub(pattern, vi, text)
     return text
+
+# units a batch could not evaluate because their engine worker crashed, was killed or timed out (summary "lost")
+BATCH_LOST_WORDS = {
+    "lost": ("Không đánh giá được do tiến trình suy luận dừng bất thường (hỏng, bị dừng hoặc quá thời gian)",
+             "Not evaluated: the engine worker crashed, was killed or timed out"),
+}
