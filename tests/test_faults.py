@@ -328,6 +328,13 @@ def test_a_killed_worker_is_named_in_every_output(tmp_path):
 
         cells = [str(c.value) for row in openpyxl.load_workbook(x).worksheets[0].iter_rows() for c in row]
         assert any(words in c for c in cells) and "99103" in cells
+        batch_json = tmp_path / "b.json"
+        batch_json.write_text(r.stdout, encoding="utf-8")
+        for fmt in ("html", "md"):  # the province reports say it at the top, in the report's language
+            rep = ntm("report", str(batch_json), "-f", fmt, "--lang", lang)
+            assert rep.returncode == 0, rep.stderr
+            head = rep.stdout.split("99107")[0] if fmt == "md" else rep.stdout
+            assert words in rep.stdout and "99103" in head, rep.stdout[:3000]
 
 
 def test_a_clean_batch_loses_nothing():

@@ -228,10 +228,9 @@ def to_xlsx(doc: dict, lang: str = "vi") -> bytes:
 
 def lost_label(lang: str) -> str:
     """Units whose engine worker died or timed out: said in the summary of every output, not only per row."""
-    from ntm.report.words import BATCH_LOST_WORDS
+    from ntm.report.batch_html import lost_words
 
-    vi, en = BATCH_LOST_WORDS["lost"]
-    return en if lang == "en" else vi
+    return lost_words(lang)
 
 
 def _std_numbers(u: dict) -> list[str]:

@@ -12,6 +12,14 @@ from ntm.report.words import fmt_num, row_error_text
 from ntm.report.words import BATCH_REPORT_WORDS as B, BATCH_INPUT_WORDS as INPUT_WORDS, BATCH_TIER_NAMES as TIER_NAMES
 
 
+def lost_words(lang: str) -> str:
+    """Units a batch could not evaluate because their engine worker died: said at the top of every report."""
+    from ntm.report.words import BATCH_LOST_WORDS
+
+    vi, en = BATCH_LOST_WORDS["lost"]
+    return en if lang == "en" else vi
+
+
 def bw(key: str, lang: str) -> str:
     vi, en = B[key]
     return en if lang == "en" else vi
@@ -152,6 +160,10 @@ def render(data: dict, lang: str = "vi") -> str:
     if prov:
         body.append(f'<div class="warn" id="provisional-warning"><b>⚠ {e(bw("provisional_units", lang).format(n=len(prov)))}'
                     f"</b> {e(', '.join(prov))}</div>")
+    lost = [str(x) for x in _l(s.get("lost"))]
+    if lost:
+        body.append(f'<div class="danger" id="lost-units"><b>⚠ {e(lost_words(lang))}: {len(lost)}</b> '
+                    f"{e(', '.join(lost))}</div>")
     n_units = s.get("units", len(_l(data.get("units"))))
     n_err = s.get("errors", len(_l(data.get("errors"))))
     cards = [(bw("units", lang), n_units, "units"), (bw("evaluated", lang), s.get("evaluated", "—"), "evaluated"),

@@ -7,6 +7,7 @@ from ntm.report.batch_html import (
     _d,
     _l,
     bw,
+    lost_words,
     fmt,
     highest_by_district,
     histogram,
@@ -58,6 +59,9 @@ def render(data: dict, lang: str = "vi") -> str:
     prov = [str(_d(u).get("code", "")) for u in _l(data.get("units")) if _d(u).get("decided_by_provisional")]
     if prov:
         out += [f"> ⚠ {bw('provisional_units', lang).format(n=len(prov))} {_c(', '.join(prov))}", ""]
+    lost = [str(x) for x in _l(s.get("lost"))]
+    if lost:
+        out += [f"> ⚠ {_c(lost_words(lang))}: {len(lost)} — {_c(', '.join(lost))}", ""]
     st = _d(s.get("tiers"))
     if st:
         out += [f"## {bw('tiers', lang)}", ""]
