@@ -85,7 +85,9 @@ def _check_batch_shape(data: dict, path: str) -> None:
     for key in ("most_failed_criteria", "most_failed_indicators", "priority", "districts", "lost"):
         if key in s and not isinstance(s[key], list):
             raise bad(f"summary.{key}", "a list")
-    for key in ("input", "ruleset", "overlay", "compare"):
+    if data.get("input") is not None and not isinstance(data["input"], (dict, str)):  # older files: a path
+        raise bad("input", "an object or a path")
+    for key in ("ruleset", "overlay", "compare"):
         if data.get(key) is not None and not isinstance(data[key], dict):
             raise bad(key, "an object")
 
